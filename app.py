@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""mlkit: one config file per environment in, one Stage per environment out."""
+
+import sys
+
+import aws_cdk as cdk
+
+from stacks.config import ConfigError, load_config, select_config_path
+from stacks.nag import add_nag_checks
+from stacks.stage import MlKitStage
+
+app = cdk.App()
+path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
+try:
+    config = load_config(path)
+except ConfigError as error:
+    sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
+
+MlKitStage(app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true")
+add_nag_checks(app)
+app.synth()

@@ -1,0 +1,1 @@
+"""Pieces every mlkit Lambda shares: AWS clients, error mapping, registry parsing."""

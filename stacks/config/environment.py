@@ -1,0 +1,83 @@
+"""The root of one environment's config file."""
+
+import difflib
+import functools
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+
+from stacks.config.base import StrictModel
+from stacks.config.custom import AutopilotModel, TrainingModel
+from stacks.config.pretrained import BedrockModel, HuggingFaceModel
+
+ModelEntry = Annotated[
+    HuggingFaceModel | BedrockModel | TrainingModel | AutopilotModel, Field(discriminator="source")
+]
+# Short enough that mlkit-<env>-<model>-<hash> fits SageMaker's 63-character names.
+ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]
+
+
+@functools.cache
+def known_regions() -> tuple[str, ...]:
+    """Region names from aws-cdk-lib's region facts, so the list moves with the library."""
+    from aws_cdk import region_info
+
+    return tuple(sorted(region.name for region in region_info.RegionInfo.regions))
+
+
+class DataSettings(StrictModel):
+    noncurrent_version_days: int = Field(
+        default=90, ge=1, le=3650, description="Days before old object versions expire. Default 90."
+    )
+    abort_multipart_days: int = Field(
+        default=7, ge=1, le=365, description="Days before unfinished uploads are removed. Default 7."
+    )
+
+
+class ApiKeySettings(StrictModel):
+    rate: float = Field(default=10, gt=0, description="Requests per second. Default 10.")
+    burst: int = Field(default=20, ge=1, description="Default 20.")
+    quota_per_day: int | None = Field(default=None, ge=1, description="Default: no quota.")
+
+
+class ApiSettings(StrictModel):
+    throttle_rate: float = Field(default=50, gt=0, description="Stage requests per second. Default 50.")
+    throttle_burst: int = Field(default=100, ge=1, description="Default 100.")
+    api_keys: ApiKeySettings | None = Field(default=None, description="Default: IAM auth only, no keys.")
+    max_body_kb: int = Field(default=1024, ge=1, le=6144, description="Largest request body. Default 1024.")
+
+
+class MlKitConfig(StrictModel):
+    """One environment: where it deploys, how data is kept, and the models it serves."""
+
+    environment: str = Field(pattern=r"^[a-z][a-z0-9]{0,11}$", description="e.g. dev, prod.")
+    account: str | None = Field(
+        default=None, json_schema_extra={"pattern": r"^\d{12}$"}, description="12 digits, quoted. Default: the CLI's account."
+    )
+    region: str = Field(
+        description="An AWS region name, e.g. us-east-1.", json_schema_extra={"enum": list(known_regions())}
+    )
+    removal: Literal["retain", "destroy"] = Field(
+        default="retain", description="destroy lets `cdk destroy` delete data. Default retain."
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Added to every resource.")
+    data: DataSettings = Field(default_factory=DataSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account_as_text(cls, value: object) -> object:
+        if value is not None and not (isinstance(value, str) and value.isdigit() and len(value) == 12):
+            raise ValueError(f"{value!r} is not allowed: an account is 12 digits, quoted, e.g. \"123456789012\"")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _real_region(cls, value: str) -> str:
+        regions = known_regions()
+        if value not in regions:
+            close = difflib.get_close_matches(value, regions, n=3)
+            hint = f"; did you mean {' or '.join(close)}?" if close else f"; known regions: {', '.join(regions)}"
+            raise ValueError(f"{value!r} is not an AWS region{hint}")
+        return value

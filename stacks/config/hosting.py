@@ -1,0 +1,87 @@
+"""How a SageMaker model is hosted: serverless, real-time with autoscaling, or async.
+
+One hosting model serves every SageMaker source (Hugging Face, training, Autopilot).
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from stacks.config.base import StrictModel
+
+INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+GPU_FAMILIES = ("ml.g", "ml.p")
+
+
+def is_gpu_instance(instance_type: str) -> bool:
+    """True for the GPU instance families (ml.g*, ml.p*) that TGI needs."""
+    return instance_type.startswith(GPU_FAMILIES)
+
+
+class ServerlessHosting(StrictModel):
+    """Serverless inference: pay per request, CPU only, at most 6 GB of memory."""
+
+    type: Literal["serverless"] = "serverless"
+    memory_mb: int = Field(default=2048, description="1024..6144 in steps of 1024. Default 2048.")
+    max_concurrency: int = Field(default=5, ge=1, le=200, description="Default 5.")
+    provisioned_concurrency: int | None = Field(
+        default=None, ge=1, le=200, description="Warm instances kept ready. Default none."
+    )
+
+    @field_validator("memory_mb")
+    @classmethod
+    def _memory_in_steps(cls, value: int) -> int:
+        if value not in range(1024, 6145, 1024):
+            raise ValueError(f"{value} is not allowed: serverless memory_mb must be one of 1024, 2048, ..., 6144")
+        return value
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> "ServerlessHosting":
+        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency ({self.provisioned_concurrency}) must be <= "
+                f"max_concurrency ({self.max_concurrency})"
+            )
+        return self
+
+
+class Autoscaling(StrictModel):
+    """Target tracking on invocations per instance."""
+
+    min: int = Field(default=1, ge=1, description="Default 1.")
+    max: int = Field(default=4, ge=1, description="Default 4.")
+    target_invocations_per_instance: int = Field(default=100, ge=1, description="Per minute. Default 100.")
+    scale_in_cooldown: int = Field(default=300, ge=0, description="Seconds. Default 300.")
+    scale_out_cooldown: int = Field(default=60, ge=0, description="Seconds. Default 60.")
+
+
+class RealtimeHosting(StrictModel):
+    """Real-time endpoint on instances, optionally autoscaled."""
+
+    type: Literal["realtime"]
+    instance_type: str = Field(default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large.")
+    initial_count: int = Field(default=1, ge=1, description="Default 1.")
+    autoscaling: Autoscaling | None = Field(default=None, description="Default none (fixed count).")
+
+    @model_validator(mode="after")
+    def _counts_in_order(self) -> "RealtimeHosting":
+        scaling = self.autoscaling
+        if scaling and not scaling.min <= self.initial_count <= scaling.max:
+            raise ValueError(
+                f"autoscaling needs min <= initial_count <= max, got min={scaling.min}, "
+                f"initial_count={self.initial_count}, max={scaling.max}"
+            )
+        return self
+
+
+class AsyncHosting(StrictModel):
+    """Asynchronous inference: queued requests, results in S3, scales to zero when idle."""
+
+    type: Literal["async"]
+    instance_type: str = Field(default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large.")
+    max: int = Field(default=2, ge=1, description="Most instances. Default 2.")
+    max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000, description="Default 4.")
+    target_backlog_per_instance: int = Field(default=5, ge=1, description="Default 5.")
+
+
+Hosting = Annotated[ServerlessHosting | RealtimeHosting | AsyncHosting, Field(discriminator="type")]

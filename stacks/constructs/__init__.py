@@ -1,0 +1,1 @@
+"""Small reusable constructs the stacks are built from."""

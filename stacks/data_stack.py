@@ -1,0 +1,107 @@
+"""The data stack: the key, the buckets and the catalog every model source builds on."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import MlKitConfig
+from stacks.constructs.secure_bucket import SecureBucket, lifecycle_rules
+from stacks.nag import acknowledge
+
+
+class DataStack(cdk.Stack):
+    """KMS key (rotated), raw / curated / artifacts buckets, their access-log bucket, a Glue database.
+
+    Later stacks take ``key``, ``raw_bucket``, ``curated_bucket``, ``artifacts_bucket``,
+    ``log_bucket`` and ``database_name`` as constructor arguments.
+    ``auto_delete_objects`` (default True) empties buckets on destroy when the config says
+    ``removal: destroy``; the emulator variant turns it off (no Lambda runtime there).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: MlKitConfig,
+        auto_delete_objects: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        destroy = config.removal == "destroy"
+        removal = cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN
+        prefix = f"mlkit-{config.environment}"
+
+        self.key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{prefix}-data",
+            description=f"mlkit {config.environment}: data, artifacts, logs and endpoints",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self.log_bucket = self._log_bucket(config, destroy, auto_delete_objects)
+        buckets = {}
+        for name in ("Raw", "Curated", "Artifacts"):
+            buckets[name] = SecureBucket(
+                self,
+                name,
+                encryption_key=self.key,
+                log_bucket=self.log_bucket,
+                noncurrent_version_days=config.data.noncurrent_version_days,
+                abort_multipart_days=config.data.abort_multipart_days,
+                destroy=destroy,
+                auto_delete_objects=auto_delete_objects,
+                event_bridge=name == "Raw",  # uploads start the training pipelines
+            ).bucket
+        self.raw_bucket = buckets["Raw"]
+        self.curated_bucket = buckets["Curated"]
+        self.artifacts_bucket = buckets["Artifacts"]
+
+        self.database_name = f"mlkit_{config.environment}_curated"
+        database = glue.CfnDatabase(
+            self,
+            "CuratedDatabase",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.database_name,
+                description=f"mlkit {config.environment}: curated datasets",
+                location_uri=self.curated_bucket.s3_url_for_object(),
+            ),
+        )
+        database.apply_removal_policy(removal)
+        self._outputs()
+
+    def _log_bucket(self, config: MlKitConfig, destroy: bool, auto_delete_objects: bool) -> s3.Bucket:
+        # S3 server access logs can only be delivered to a bucket with S3-managed keys.
+        bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            versioned=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            enforce_ssl=True,
+            lifecycle_rules=lifecycle_rules(
+                noncurrent_version_days=config.data.noncurrent_version_days,
+                abort_multipart_days=config.data.abort_multipart_days,
+            ),
+            removal_policy=cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN,
+            auto_delete_objects=destroy and auto_delete_objects,
+        )
+        acknowledge(bucket, "S1", "This is the access-log bucket itself; logging it into itself would loop.")
+        return bucket
+
+    def _outputs(self) -> None:
+        values = {
+            "DataKeyArn": self.key.key_arn,
+            "RawBucketName": self.raw_bucket.bucket_name,
+            "CuratedBucketName": self.curated_bucket.bucket_name,
+            "ArtifactsBucketName": self.artifacts_bucket.bucket_name,
+            "LogBucketName": self.log_bucket.bucket_name,
+            "CuratedDatabaseName": self.database_name,
+        }
+        for name, value in values.items():
+            cdk.CfnOutput(self, name, value=value)

@@ -1,0 +1,55 @@
+"""Session-wide test set-up: fake AWS credentials, moto first, no real AWS reachable."""
+
+import os
+import sys
+from pathlib import Path
+
+# moto must be imported before any boto3 client is created, so no client can bypass it.
+import moto  # noqa: F401
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT, ROOT / "lambdas"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "POWERTOOLS_METRICS_NAMESPACE": "mlkit-test",
+    "POWERTOOLS_SERVICE_NAME": "mlkit-test",
+}
+# Set at import as well as in the fixture: a module-level client made during
+# collection must see fake credentials, never a developer's real profile.
+os.environ.update(FAKE_ENV)
+for leaked in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(leaked, None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fake_aws_credentials():
+    """Fake credentials and region for every test; real AWS is never reachable."""
+    previous = {key: os.environ.get(key) for key in FAKE_ENV}
+    os.environ.update(FAKE_ENV)
+    yield
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def aws():
+    """A moto mock of every AWS service, with the Lambdas' cached clients reset."""
+    from shared.aws import reset_clients
+
+    with moto.mock_aws():
+        reset_clients()
+        yield
+        reset_clients()

@@ -1,0 +1,60 @@
+"""Synthesize an mlkit app once per distinct config and test session, and share the result."""
+
+import functools
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from stacks.config import MlKitConfig
+from stacks.nag import add_nag_checks
+from stacks.stage import MlKitStage
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """A synthesized app: its stage assembly directory and one Template per stack name."""
+
+    directory: Path
+    outdir: Path
+    templates: dict[str, Template]
+    raw: dict[str, dict]
+
+    def template(self, part: str) -> Template:
+        return next(t for name, t in self.templates.items() if name.endswith(f"-{part}"))
+
+    def resources(self, part: str, resource_type: str) -> dict[str, dict]:
+        return self.template(part).find_resources(resource_type)
+
+
+def config_from(data: dict) -> MlKitConfig:
+    return MlKitConfig.model_validate(data)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# The feature flags `cdk synth` would apply: tests synthesize what the CLI synthesizes.
+CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+
+@functools.cache
+def _synthesize(config_json: str, emulated: bool) -> Synthesized:
+    config = MlKitConfig.model_validate_json(config_json)
+    outdir = Path(tempfile.mkdtemp(prefix="mlkit-synth-"))
+    app = cdk.App(outdir=str(outdir), context=CDK_CONTEXT)
+    stage = MlKitStage(app, config.environment, config=config, emulated=emulated)
+    add_nag_checks(app)  # a finding raises here, failing every test that synthesizes
+    assembly = app.synth()
+    stage_assembly = assembly.get_nested_assembly(f"assembly-{stage.stage_name}")
+    templates, raw = {}, {}
+    for stack in stage_assembly.stacks:
+        raw[stack.stack_name] = json.loads(Path(stack.template_full_path).read_text())
+        templates[stack.stack_name] = Template.from_json(raw[stack.stack_name])
+    return Synthesized(Path(stage_assembly.directory), outdir, templates, raw)
+
+
+def synthesize(config: MlKitConfig, *, emulated: bool = False) -> Synthesized:
+    """Synthesize ``config`` (cached: the same config is synthesized once per session)."""
+    return _synthesize(config.model_dump_json(), emulated)

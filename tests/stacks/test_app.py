@@ -1,0 +1,74 @@
+"""The app as the CLI runs it: config selection, prod settings, bad configs that synthesize nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stacks.config import load_config
+from stacks.config.loader import CONFIG_DIR
+from tests.stacks.synth import synthesize
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_app(tmp_path: Path, *context: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run app.py the way `cdk synth` does: context in CDK_CONTEXT_JSON, output dir in CDK_OUTDIR."""
+    pairs = dict(item.split("=", 1) for item in context)
+    environment = {
+        **os.environ,
+        "CDK_OUTDIR": str(tmp_path / "out"),
+        "CDK_CONTEXT_JSON": __import__("json").dumps(pairs),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_prod_config_targets_its_account_and_region():
+    prod = synthesize(load_config(CONFIG_DIR / "prod.yaml"))
+    assert list(prod.templates) == ["mlkit-prod-data"]
+    manifest = (prod.directory / "manifest.json").read_text()
+    assert "aws://222222222222/eu-west-1" in manifest
+    for bucket in prod.resources("data", "AWS::S3::Bucket").values():
+        assert bucket["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("environment: dev\nregion: us-east-1\nfoo: 1\n", "bad.yaml: foo: unknown key"),
+        (
+            "environment: dev\nregion: us-east-1\nmodels:\n  churn:\n    source: training\n"
+            "    dataset: churn\n    target: churned\n    colour: red\n",
+            "bad.yaml: models.churn.colour: unknown key",
+        ),
+        ("environment: dev\nregion: us-east-9\n", "bad.yaml: region: 'us-east-9' is not an AWS region"),
+        ("environment: dev\nregion: us-east-1\nremoval: maybe\n", "bad.yaml: removal: 'maybe' is not allowed"),
+        ("environment: dev\nregion: us-east-1\naccount: 1234\n", "bad.yaml: account: 1234 is not allowed"),
+        ("environment: dev\nregion: [us-east-1\n", "bad.yaml: line 3, column 1: YAML syntax error"),
+    ],
+    ids=["top-level-key", "model-key", "region", "removal", "account", "yaml-syntax"],
+)
+def test_bad_config_prints_one_message_and_writes_nothing(tmp_path, body, expected):
+    (tmp_path / "bad.yaml").write_text(body)
+    result = run_app(tmp_path, f"config={tmp_path / 'bad.yaml'}")
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()
+    assert message[0] == "mlkit: invalid config, nothing synthesized"
+    assert len(message) == 2 and expected in message[1]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_missing_file_names_it_and_the_environments(tmp_path):
+    result = run_app(tmp_path, "env=staging")
+    assert result.returncode != 0
+    assert "config/staging.yaml: no such config file (environments in config/: dev, prod)" in result.stderr
+
+
+def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path):
+    result = run_app(tmp_path, env={"MLKIT_ENV": "staging"})
+    assert "config/staging.yaml: no such config file" in result.stderr
