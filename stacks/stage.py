@@ -45,5 +45,7 @@ class MlKitStage(cdk.Stage):
             **stack_settings,
         )
 
+        # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
+        untagged = ["AWS::KMS::Key"] if emulated else []
         for key, value in {**config.tags, "project": "mlkit", "environment": config.environment}.items():
-            cdk.Tags.of(self).add(key, value)
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)

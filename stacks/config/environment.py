@@ -22,7 +22,7 @@ def known_regions() -> tuple[str, ...]:
     """Region names from aws-cdk-lib's region facts, so the list moves with the library."""
     from aws_cdk import region_info
 
-    return tuple(sorted(region.name for region in region_info.RegionInfo.regions))
+    return tuple(sorted(region_info.Fact.regions))
 
 
 class DataSettings(StrictModel):

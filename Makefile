@@ -1,0 +1,62 @@
+# mlkit: the README's commands. Every target installs what it needs first.
+SHELL := /bin/bash
+ENV ?= dev
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: deps local local-up local-down test synth deploy diff destroy schema lint bench help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# awsglue's argument parsing only; its own dependencies are Glue's runtime, not ours.
+	$(PY) -m pip install --quiet --no-deps AWSGlueDataplanePython==5.0.0
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+local: deps  ## deploy the kit into the embedded AWS emulator and run it (the main job)
+	$(PY) -m mlkit.local_run --env $(ENV)
+
+local-up: deps  ## like local, and leave the emulator running to explore
+	$(PY) -m mlkit.local_run --env $(ENV) --keep
+
+local-down: deps  ## stop the emulator local-up left running
+	$(PY) -m mlkit.local_run --down
+
+test: deps  ## run the tests
+	$(PY) -m pytest
+
+synth: deps  ## synthesize ENV's templates into cdk.out
+	$(CDK) synth -q -c env=$(ENV)
+
+# Stage stacks sit in a nested assembly, which --all does not select: name them by pattern.
+deploy: deps  ## deploy ENV to the account of your AWS credentials (bootstrap first)
+	$(CDK) deploy -c env=$(ENV) '$(ENV)/*'
+
+diff: deps  ## show what deploy would change in ENV
+	$(CDK) diff -c env=$(ENV) '$(ENV)/*'
+
+destroy: deps  ## delete ENV's stacks (data is kept unless ENV's config says removal: destroy)
+	$(CDK) destroy -c env=$(ENV) '$(ENV)/*'
+
+schema: deps  ## regenerate config/mlkit.schema.json from the config model
+	$(PY) -m stacks.config.schema
+
+lint: deps  ## ruff over all Python
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/README.md
+	$(PY) benchmarks/synth.py

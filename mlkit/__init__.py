@@ -1,0 +1,1 @@
+"""mlkit's command-line tools: the local emulator run (`make local`) and the invoke client."""

@@ -1,0 +1,109 @@
+"""`make local`: deploy the kit into the embedded AWS emulator, check it, and report.
+
+Usage: python -m mlkit.local_run [--env dev] [--keep] [--down]
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+
+import boto3
+
+from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
+from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
+from mlkit.report import FAILED, Report, StepFailed
+from stacks.config import ConfigError, load_config, select_config_path
+
+EMULATOR_ACCOUNT = "123456789012"  # moto's account
+CDK_OUTPUT = "cdk.local.out"
+
+
+def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
+    """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr."""
+    log_path = ROOT / ".cache" / log_name
+    command = ["npx", "--no-install", "cdk", *arguments, "--output", CDK_OUTPUT]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for line in process.stdout:
+            log.write(line)
+            if any(mark in line for mark in ("deploying...", "✅", "❌")):
+                print(f"    {line.strip()}", file=sys.stderr, flush=True)
+        if process.wait() != 0:
+            raise StepFailed(f"`cdk {arguments[0]}` exited {process.returncode}; see .cache/{log_name}")
+
+
+def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> None:
+    environment = {**os.environ, **emulator.environment(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    with report.step("kit", "cdk bootstrap"):
+        target = f"aws://{EMULATOR_ACCOUNT}/{config.region}"
+        run_cdk(["bootstrap", target, *context], environment, "cdk-bootstrap.log")
+    with report.step("kit", "cdk deploy") as row:
+        # Stage stacks live in a nested assembly, which `--all` does not select: name them by pattern.
+        run_cdk(
+            ["deploy", f"{config.environment}/*", "--method=direct", "--require-approval", "never", *context],
+            environment,
+            "cdk-deploy.log",
+        )
+        row.detail = f"stacks {config.environment}/*"
+
+
+def verify(report: Report, emulator: Emulator, config) -> None:
+    session = boto3.Session(region_name=config.region)
+
+    def clients(service: str):
+        return session.client(service, endpoint_url=emulator.endpoint)
+
+    stack_name = f"mlkit-{config.environment}-data"
+    with report.step("data", "resources exist") as row:
+        count = resource_count(clients("cloudformation"), stack_name)
+        row.detail = f"{stack_name}: {count} resources; " + check_data_stack(clients, stack_name, config.environment)
+    with report.step("data", "versioning, policies, logging, Glue"):
+        raise not_emulated_data_parts()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default=None, help="config/<ENV>.yaml (default: MLKIT_ENV or dev)")
+    parser.add_argument("--keep", action="store_true", help="leave the emulator running (make local-up)")
+    parser.add_argument("--down", action="store_true", help="stop a kept emulator (make local-down)")
+    args = parser.parse_args(argv)
+    if args.down:
+        print(stop_kept_emulator())
+        return 0
+    try:
+        config = load_config(select_config_path(env=args.env))
+    except ConfigError as error:
+        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+        return 2
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    report = Report()
+    emulator = Emulator(region=config.region, keep=args.keep)
+    try:
+        with report.step("kit", "start emulator") as row:
+            emulator.start()
+            row.detail = f"{'reused' if emulator.reused else 'started'} {emulator.endpoint}"
+        context = ["-c", f"env={config.environment}", "-c", "emulated=true"]
+        deploy(report, emulator, config, context)
+        verify(report, emulator, config)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the emulator was stopped", file=sys.stderr)
+        return 130
+    except Exception as error:  # the failed step is in the report; the table still prints
+        print(f"failed: {error}", file=sys.stderr)
+    finally:
+        emulator.stop()
+    print(report.render(colour=sys.stdout.isatty()))
+    failed = [f"{row.scope}: {row.step}" for row in report.rows if row.status == FAILED]
+    if failed:
+        print(f"failed steps: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    if args.keep:
+        print(f"\nThe emulator keeps running: export AWS_ENDPOINT_URL={emulator.endpoint} (stop: make local-down)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""`make local`'s path in CI: deploy into the emulator, check, report, and leave nothing running."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlkit.emulator import free_port
+from mlkit.report import FAILED, NOT_EMULATED, OK, NotEmulated, Report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def local_run():
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "mlkit.local_run", "--env", "dev"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def row(output: str, scope: str, step: str) -> str:
+    match = re.search(rf"^{re.escape(scope)}\s+{re.escape(step)}\s+(ok|not emulated|failed|skipped)\b", output, re.M)
+    assert match, f"no row {scope}/{step} in:\n{output}"
+    return match.group(1)
+
+
+def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
+    assert local_run.returncode == 0, local_run.stderr[-3000:]
+    for step in ("start emulator", "cdk bootstrap", "cdk deploy"):
+        assert row(local_run.stdout, "kit", step) == OK
+    assert row(local_run.stdout, "data", "resources exist") == OK
+    assert "mlkit-dev-data: 12 resources" in local_run.stdout
+    assert row(local_run.stdout, "data", "versioning, policies, logging, Glue") == NOT_EMULATED
+    assert re.search(r"^total \d+\.\ds, 0 failed$", local_run.stdout, re.M)
+
+
+def test_local_run_stops_the_emulator_it_started(local_run):
+    port = int(re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1))
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"
+
+
+def test_a_port_in_use_picks_another():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert free_port(busy) != busy
+    assert free_port(busy) == busy
+
+
+def test_report_rows_and_failures_are_recorded():
+    report = Report()
+    with report.step("m", "ok step"):
+        pass
+    with report.step("m", "offline"):
+        raise NotEmulated("moto has no Converse")
+    with pytest.raises(RuntimeError), report.step("m", "broken"):
+        raise RuntimeError("boom")
+    assert [(r.step, r.status, r.detail) for r in report.rows] == [
+        ("ok step", OK, ""),
+        ("offline", NOT_EMULATED, "moto has no Converse"),
+        ("broken", FAILED, "boom"),
+    ]
+    plain, coloured = report.render(colour=False), report.render(colour=True)
+    assert "\033[" not in plain and "\033[31mfailed\033[0m" in coloured
+    assert plain.splitlines()[-1].endswith("1 failed")
