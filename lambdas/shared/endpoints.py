@@ -1,0 +1,425 @@
+"""Create or update one SageMaker endpoint from a trained artifact, idempotently.
+
+The deploy Lambda (deploy.py) parses its event into a DeployRequest and calls deploy().
+Model and endpoint-config names are the endpoint name plus a hash of their content, so
+the same artifact always maps to the same names: a rerun finds everything in place and
+changes nothing, and a new artifact gets a new model and config that the endpoint is
+switched to (the old ones stay, for rollback and lineage).
+
+Errors are named for Step Functions, whose Retry/Catch match the class name:
+- InvalidDeployRequest: the event is wrong; retrying cannot help.
+- EndpointBusy: the endpoint is mid-operation (or a Failed one is being deleted); retry later.
+- SageMakerUnavailable: throttling or a server error outlasted botocore's retries; retry later.
+- SageMakerError: SageMaker refused the request; the message carries its error code and text.
+
+A Failed endpoint is deleted, not updated: SageMaker documents DeleteEndpoint as the only
+operation allowed on it, and it serves no traffic. The deletion raises EndpointBusy, and
+the state machine's retry then recreates the endpoint on the new config.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.validate import ParamValidator
+
+from shared.aws import client
+
+logger = Logger(child=True)
+
+VARIANT_NAME = "AllTraffic"
+NAME_MAX_LENGTH = 63  # SageMaker's limit for endpoint, config and model names
+HASH_LENGTH = 10  # 40 bits: collisions between versions of one endpoint are negligible
+# SageMaker refuses changes while these last; the state machine retries later.
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+RETRYABLE_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure", "InternalServerError"}
+)
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+")
+S3_URL_PATTERN = re.compile(r"s3://[^/]+/.+")
+ANY_TEXT = re.compile(r"\S+")
+# SageMaker's answers when another deployment is working on the same endpoint.
+BUSY_MESSAGE = re.compile(r"in-progress|already existing endpoint", re.IGNORECASE)
+
+# Resource kind → (describe operation, create operation, name parameter).
+RESOURCE_CALLS = {
+    "model": ("describe_model", "create_model", "ModelName"),
+    "endpoint config": ("describe_endpoint_config", "create_endpoint_config", "EndpointConfigName"),
+}
+# botocore reports SageMaker parameter paths; name the event field they came from instead.
+EVENT_FIELD_OF_PARAMETER = (
+    ("ProductionVariants[0]", "variant"),
+    ("AsyncInferenceConfig", "async_config"),
+    ("DeploymentConfig", "deployment_config"),
+    ("VpcConfig", "vpc_config"),
+    ("PrimaryContainer", "containers[0]"),
+    ("Containers", "containers"),
+)
+
+
+class DeployError(Exception):
+    """Base of every error the deploy Lambda raises on purpose."""
+
+
+class InvalidDeployRequest(DeployError):
+    """The event is malformed; the message names the field."""
+
+
+class EndpointBusy(DeployError):
+    """The endpoint cannot change now; retrying later can succeed."""
+
+
+class SageMakerError(DeployError):
+    """SageMaker refused a request."""
+
+    def __init__(self, operation: str, code: str, aws_message: str):
+        super().__init__(f"{operation}: {code}: {aws_message}")
+        self.code = code
+        self.aws_message = aws_message
+
+
+class SageMakerUnavailable(SageMakerError):
+    """Throttled, or a SageMaker/network failure, after botocore's own retries."""
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    endpoint_name: str
+    execution_role_arn: str
+    containers: tuple[dict[str, Any], ...]
+    variant: dict[str, Any]
+    async_config: dict[str, Any] | None = None
+    kms_key_arn: str | None = None
+    deployment_config: dict[str, Any] | None = None
+    vpc_config: dict[str, Any] | None = None
+    enable_network_isolation: bool = False
+    tags: dict[str, str] | None = None
+
+    @property
+    def serverless(self) -> bool:
+        return "ServerlessConfig" in self.variant
+
+
+# The event's fields: the request's own, plus the one-container shorthand and the action.
+SHORTHAND_FIELDS = {"action", "image", "model_data_url", "environment"}
+DEPLOY_FIELDS = frozenset({field.name for field in fields(DeployRequest)} | SHORTHAND_FIELDS)
+
+
+# ---- parsing the event ---------------------------------------------------------------
+
+
+def parse_action(event: Any) -> str:
+    """'deploy' (the default) or 'status'; also rejects unknown fields (typos)."""
+    if not isinstance(event, dict):
+        raise InvalidDeployRequest(f"event: expected a JSON object, got {type(event).__name__}")
+    unknown = sorted(set(event) - DEPLOY_FIELDS)
+    if unknown:
+        raise InvalidDeployRequest(f"{', '.join(unknown)}: unknown field; allowed: {sorted(DEPLOY_FIELDS)}")
+    action = event.get("action") or "deploy"
+    if action not in ("deploy", "status"):
+        raise InvalidDeployRequest(f"action: expected 'deploy' or 'status', got {action!r}")
+    return action
+
+
+def parse_endpoint_name(event: dict) -> str:
+    return _text(event, "endpoint_name", NAME_PATTERN, "a SageMaker endpoint name (letters, digits, -)")
+
+
+def parse_deploy_request(event: dict) -> DeployRequest:
+    request = DeployRequest(
+        endpoint_name=parse_endpoint_name(event),
+        execution_role_arn=_text(event, "execution_role_arn", ROLE_ARN_PATTERN, "an IAM role ARN"),
+        containers=_containers(event),
+        variant=_variant(event.get("variant")),
+        async_config=_optional(event, "async_config", dict),
+        kms_key_arn=_optional(event, "kms_key_arn", str),
+        deployment_config=_optional(event, "deployment_config", dict),
+        vpc_config=_optional(event, "vpc_config", dict),
+        enable_network_isolation=_optional(event, "enable_network_isolation", bool) or False,
+        tags=_text_map(event.get("tags"), "tags"),
+    )
+    _check_serverless_limits(request)
+    return request
+
+
+def _text(mapping: dict, field: str, pattern: re.Pattern, expected: str, path: str = "") -> str:
+    value = mapping.get(field)
+    if value is None:
+        raise InvalidDeployRequest(f"{path}{field}: missing, expected {expected}")
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidDeployRequest(f"{path}{field}: expected {expected}, got {_shown(value)}")
+    return value
+
+
+def _optional(event: dict, field: str, kind: type) -> Any:
+    value = event.get(field)
+    if value is not None and not isinstance(value, kind):
+        expected = {dict: "an object", str: "a string", bool: "true or false"}[kind]
+        raise InvalidDeployRequest(f"{field}: expected {expected} or null, got {_shown(value)}")
+    return value
+
+
+def _text_map(value: Any, path: str) -> dict[str, str] | None:
+    """A {string: string} map (environment, tags), or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidDeployRequest(f"{path}: expected an object of strings, got {_shown(value)}")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise InvalidDeployRequest(f"{path}.{key}: expected a string, got {_shown(item)}")
+    return value
+
+
+def _containers(event: dict) -> tuple[dict[str, Any], ...]:
+    has_image, has_list = event.get("image") is not None, event.get("containers") is not None
+    if has_image == has_list:
+        raise InvalidDeployRequest("image, containers: give exactly one (one image, or a list of containers)")
+    if has_image:
+        return (_single_container(event),)
+    for field in ("model_data_url", "environment"):
+        if event.get(field) is not None:
+            raise InvalidDeployRequest(f"{field}: only with image; with containers, set it in each container")
+    items = event["containers"]
+    if not isinstance(items, list) or not items:
+        raise InvalidDeployRequest(f"containers: expected a non-empty list, got {_shown(items)}")
+    return tuple(_listed_container(item, f"containers[{index}]") for index, item in enumerate(items))
+
+
+def _single_container(event: dict) -> dict[str, Any]:
+    container = {
+        "Image": _text(event, "image", ANY_TEXT, "a container image URI"),
+        "ModelDataUrl": _text(event, "model_data_url", S3_URL_PATTERN, "an s3:// URL of the model artifact"),
+    }
+    environment = _text_map(event.get("environment"), "environment")
+    if environment:
+        container["Environment"] = environment
+    return container
+
+
+def _listed_container(item: Any, path: str) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise InvalidDeployRequest(f"{path}: expected a container definition object, got {_shown(item)}")
+    _text(item, "Image", ANY_TEXT, "a container image URI", f"{path}.")
+    if item.get("ModelDataUrl") is not None:
+        _text(item, "ModelDataUrl", S3_URL_PATTERN, "an s3:// URL", f"{path}.")
+    _text_map(item.get("Environment"), f"{path}.Environment")
+    return dict(item)
+
+
+def _variant(variant: Any) -> dict[str, Any]:
+    if not isinstance(variant, dict):
+        raise InvalidDeployRequest(
+            "variant: expected {'ServerlessConfig': {...}} or {'InstanceType': ...,"
+            f" 'InitialInstanceCount': n}}, got {_shown(variant)}"
+        )
+    if ("ServerlessConfig" in variant) == ("InstanceType" in variant):
+        raise InvalidDeployRequest("variant: give exactly one of ServerlessConfig or InstanceType")
+    for reserved in ("VariantName", "ModelName"):
+        if reserved in variant:
+            raise InvalidDeployRequest(f"variant.{reserved}: set by the deployer, leave it out")
+    if "InstanceType" in variant:
+        return {"InitialInstanceCount": 1, **variant}
+    return dict(variant)
+
+
+def _check_serverless_limits(request: DeployRequest) -> None:
+    """SageMaker's serverless exclusions, caught before anything is created."""
+    if not request.serverless:
+        return
+    unsupported = {
+        "async_config": (request.async_config, "asynchronous inference needs an InstanceType variant"),
+        "containers": (len(request.containers) > 1, "serverless endpoints host no inference pipelines"),
+        "vpc_config": (request.vpc_config, "serverless endpoints take no VPC configuration"),
+        "enable_network_isolation": (request.enable_network_isolation, "serverless has no network isolation"),
+    }
+    for field, (given, reason) in unsupported.items():
+        if given:
+            raise InvalidDeployRequest(f"{field}: not with variant.ServerlessConfig: {reason}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ---- the SageMaker requests ----------------------------------------------------------
+
+
+def versioned_name(endpoint_name: str, definition: dict[str, Any]) -> str:
+    """endpoint_name-<hash of definition>, cut to SageMaker's 63 characters."""
+    canonical = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:HASH_LENGTH]
+    prefix = endpoint_name[: NAME_MAX_LENGTH - HASH_LENGTH - 1].rstrip("-")
+    return f"{prefix}-{digest}"
+
+
+def model_request(request: DeployRequest) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "ExecutionRoleArn": request.execution_role_arn,
+        "EnableNetworkIsolation": request.enable_network_isolation,
+    }
+    if len(request.containers) == 1:
+        params["PrimaryContainer"] = request.containers[0]
+    else:  # an inference pipeline: SageMaker calls the containers in this order
+        params["Containers"] = list(request.containers)
+    if request.vpc_config:
+        params["VpcConfig"] = request.vpc_config
+    return {"ModelName": versioned_name(request.endpoint_name, params), **params, **_tags(request)}
+
+
+def endpoint_config_request(request: DeployRequest, model_name: str) -> dict[str, Any]:
+    variant = {"VariantName": VARIANT_NAME, "ModelName": model_name, **request.variant}
+    params: dict[str, Any] = {"ProductionVariants": [variant]}
+    if request.async_config:
+        params["AsyncInferenceConfig"] = request.async_config
+    # KmsKeyId encrypts instance storage; SageMaker rejects it for serverless variants.
+    if request.kms_key_arn and not request.serverless:
+        params["KmsKeyId"] = request.kms_key_arn
+    name = versioned_name(request.endpoint_name, params)
+    return {"EndpointConfigName": name, **params, **_tags(request)}
+
+
+def update_request(request: DeployRequest, config_name: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"EndpointName": request.endpoint_name, "EndpointConfigName": config_name}
+    if request.deployment_config:
+        params["DeploymentConfig"] = request.deployment_config
+    return params
+
+
+def _tags(request: DeployRequest) -> dict[str, Any]:
+    """Tags label resources without versioning them: they stay out of the name hash."""
+    if not request.tags:
+        return {}
+    return {"Tags": [{"Key": key, "Value": value} for key, value in sorted(request.tags.items())]}
+
+
+def _validate_requests(requests: dict[str, dict[str, Any]]) -> None:
+    """Check every request against SageMaker's API model before creating anything."""
+    service = client("sagemaker").meta.service_model
+    for operation, params in requests.items():
+        report = ParamValidator().validate(params, service.operation_model(operation).input_shape)
+        if report.has_errors():
+            text = report.generate_report()
+            for parameter, field in EVENT_FIELD_OF_PARAMETER:
+                text = text.replace(parameter, field)
+            raise InvalidDeployRequest(text)
+
+
+# ---- calling SageMaker ---------------------------------------------------------------
+
+
+def deploy(request: DeployRequest) -> dict[str, Any]:
+    """Make the endpoint serve the request's model; create only what is missing."""
+    model = model_request(request)
+    config = endpoint_config_request(request, model["ModelName"])
+    update = update_request(request, config["EndpointConfigName"])
+    _validate_requests({"CreateModel": model, "CreateEndpointConfig": config, "UpdateEndpoint": update})
+
+    endpoint = _describe("describe_endpoint", EndpointName=request.endpoint_name)
+    _check_endpoint_can_change(request.endpoint_name, endpoint)
+    _create_once("model", model)
+    _create_once("endpoint config", config)
+    action = _point_endpoint_at(endpoint, update, _tags(request))
+
+    status = endpoint["EndpointStatus"] if action == "unchanged" else _current_status(request.endpoint_name)
+    logger.info(f"endpoint {action}", endpoint_config_name=config["EndpointConfigName"], status=status)
+    return {
+        "endpoint_name": request.endpoint_name,
+        "endpoint_status": status,
+        "model_name": model["ModelName"],
+        "endpoint_config_name": config["EndpointConfigName"],
+        "changed": action != "unchanged",
+        "action": action,
+    }
+
+
+def endpoint_status(endpoint_name: str) -> dict[str, Any]:
+    """The endpoint's status for a wait loop; 'NotFound' when it does not exist."""
+    endpoint = _describe("describe_endpoint", EndpointName=endpoint_name) or {}
+    return {
+        "endpoint_name": endpoint_name,
+        "endpoint_status": endpoint.get("EndpointStatus", "NotFound"),
+        "endpoint_config_name": endpoint.get("EndpointConfigName"),
+        "failure_reason": endpoint.get("FailureReason"),
+        "action": "status",
+    }
+
+
+def _check_endpoint_can_change(endpoint_name: str, endpoint: dict[str, Any] | None) -> None:
+    status = (endpoint or {}).get("EndpointStatus")
+    if status in BUSY_STATUSES:
+        raise EndpointBusy(f"{endpoint_name} is {status}; retry once it settles")
+    if status == "Failed":
+        # DeleteEndpoint is the only operation SageMaker allows on a Failed endpoint.
+        logger.warning("deleting failed endpoint", failure_reason=endpoint.get("FailureReason"))
+        _call("delete_endpoint", EndpointName=endpoint_name)
+        raise EndpointBusy(f"{endpoint_name} was Failed and is being deleted; a retry recreates it")
+
+
+def _create_once(kind: str, params: dict[str, Any]) -> None:
+    """Create the resource unless one with this (content-derived) name exists."""
+    describe, create, name_key = RESOURCE_CALLS[kind]
+    name = params[name_key]
+    exists = _describe(describe, **{name_key: name}) is not None
+    if not exists:
+        try:
+            _call(create, **params)
+        except SageMakerError as err:
+            # A concurrent deployment created it first: same name, so the same content.
+            if "already existing" not in err.aws_message:
+                raise
+            exists = True
+    logger.info(f"{kind} {'exists' if exists else 'created'}", resource_name=name)
+
+
+def _point_endpoint_at(endpoint: dict[str, Any] | None, update: dict[str, Any], tags: dict) -> str:
+    """Create the endpoint or switch it to the new config; answers the action taken."""
+    name, config_name = update["EndpointName"], update["EndpointConfigName"]
+    if endpoint is not None and endpoint["EndpointConfigName"] == config_name:
+        return "unchanged"
+    try:
+        if endpoint is None:
+            _call("create_endpoint", EndpointName=name, EndpointConfigName=config_name, **tags)
+            return "created"
+        _call("update_endpoint", **update)
+        return "updated"
+    except SageMakerError as err:
+        if err.code == "ValidationException" and BUSY_MESSAGE.search(err.aws_message):
+            raise EndpointBusy(f"{name}: {err.aws_message}") from err
+        raise
+
+
+def _current_status(endpoint_name: str) -> str:
+    return _call("describe_endpoint", EndpointName=endpoint_name)["EndpointStatus"]
+
+
+def _describe(operation: str, **params: Any) -> dict[str, Any] | None:
+    """The description, or None when SageMaker says the resource does not exist."""
+    try:
+        return _call(operation, **params)
+    except SageMakerError as err:
+        if err.code == "ValidationException" and err.aws_message.startswith("Could not find"):
+            return None
+        raise
+
+
+def _call(operation: str, **params: Any) -> dict[str, Any]:
+    """One SageMaker call (botocore retries it), its failure mapped to a named error."""
+    try:
+        return getattr(client("sagemaker"), operation)(**params)
+    except ParamValidationError as err:
+        raise InvalidDeployRequest(f"{operation}: {err}") from err
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code, message = error.get("Code", "Unknown"), error.get("Message", "")
+        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        retryable = code in RETRYABLE_CODES or status >= 500
+        raise (SageMakerUnavailable if retryable else SageMakerError)(operation, code, message) from err
+    except BotoCoreError as err:  # connection failures and timeouts
+        raise SageMakerUnavailable(operation, type(err).__name__, str(err)) from err
