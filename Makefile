@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps local local-up local-down test synth deploy diff destroy schema lint bench help
+.PHONY: deps images local local-up local-down test synth deploy diff destroy schema lint bench help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -16,8 +16,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# awsglue's argument parsing only; its own dependencies are Glue's runtime, not ours.
-	$(PY) -m pip install --quiet --no-deps AWSGlueDataplanePython==5.0.0
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -53,6 +51,9 @@ destroy: deps  ## delete ENV's stacks (data is kept unless ENV's config says rem
 
 schema: deps  ## regenerate config/mlkit.schema.json from the config model
 	$(PY) -m stacks.config.schema
+
+images: deps  ## regenerate stacks/images/table.json from the sagemaker SDK's image_uris
+	$(PY) -m stacks.images.generate
 
 lint: deps  ## ruff over all Python
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,8 @@ from stacks.config import ConfigError, load_config, select_config_path
 from stacks.nag import add_nag_checks
 from stacks.stage import MlKitStage
 
-app = cdk.App()
+# The CDK CLI turns failSynthOnValidationErrors off; mlkit wants a cdk-nag finding to stop synth.
+app = cdk.App(post_cli_context={"@aws-cdk/core:failSynthOnValidationErrors": True})
 path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
 try:
     config = load_config(path)
@@ -18,4 +19,7 @@ except ConfigError as error:
 
 MlKitStage(app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true")
 add_nag_checks(app)
-app.synth()
+try:
+    app.synth()
+except RuntimeError as error:  # a cdk-nag finding: show the report, not a jsii traceback
+    sys.exit(f"mlkit: {error}")

@@ -4,6 +4,7 @@
 started, also on failure, Ctrl-C or SIGTERM, so no process is left behind.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -105,7 +106,9 @@ class Emulator:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the emulator exited with code {self.process.returncode}; see .cache/moto.log")
+                raise RuntimeError(
+                    f"the emulator exited with code {self.process.returncode}; see .cache/moto.log"
+                )
             if is_answering(self.endpoint):
                 return
             time.sleep(0.2)
@@ -131,10 +134,8 @@ def read_state() -> dict | None:
 
 def stop_process(pid: int) -> None:
     """Stop the emulator's whole process group; already gone is fine."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
 
 
 def stop_kept_emulator() -> str:

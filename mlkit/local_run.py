@@ -36,7 +36,11 @@ def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) ->
 
 
 def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> None:
-    environment = {**os.environ, **emulator.environment(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment = {
+        **os.environ,
+        **emulator.environment(),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
     with report.step("kit", "cdk bootstrap"):
         target = f"aws://{EMULATOR_ACCOUNT}/{config.region}"
         run_cdk(["bootstrap", target, *context], environment, "cdk-bootstrap.log")
@@ -59,7 +63,9 @@ def verify(report: Report, emulator: Emulator, config) -> None:
     stack_name = f"mlkit-{config.environment}-data"
     with report.step("data", "resources exist") as row:
         count = resource_count(clients("cloudformation"), stack_name)
-        row.detail = f"{stack_name}: {count} resources; " + check_data_stack(clients, stack_name, config.environment)
+        row.detail = f"{stack_name}: {count} resources; " + check_data_stack(
+            clients, stack_name, config.environment
+        )
     with report.step("data", "versioning, policies, logging, Glue"):
         raise not_emulated_data_parts()
 
@@ -101,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"failed steps: {', '.join(failed)}", file=sys.stderr)
         return 1
     if args.keep:
-        print(f"\nThe emulator keeps running: export AWS_ENDPOINT_URL={emulator.endpoint} (stop: make local-down)")
+        print(
+            f"\nThe emulator keeps running: export AWS_ENDPOINT_URL={emulator.endpoint}"
+            " (stop it: make local-down)"
+        )
     return 0
 
 

@@ -63,10 +63,10 @@ class Report:
     def render(self, colour: bool | None = None) -> str:
         colour = self.stream.isatty() if colour is None else colour
         headers = ("model", "step", "status", "time", "metric", "detail")
-        cells = [
-            (r.scope, r.step, r.status, f"{r.seconds:.1f}s", r.metric, r.detail) for r in self.rows
+        cells = [(r.scope, r.step, r.status, f"{r.seconds:.1f}s", r.metric, r.detail) for r in self.rows]
+        widths = [
+            max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)
         ]
-        widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
         widths[-1] = len(headers[-1])  # the detail column is last and left ragged
 
         def line(values):

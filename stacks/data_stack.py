@@ -14,8 +14,9 @@ from stacks.nag import acknowledge
 class DataStack(cdk.Stack):
     """KMS key (rotated), raw / curated / artifacts buckets, their access-log bucket, a Glue database.
 
-    Later stacks take ``key``, ``raw_bucket``, ``curated_bucket``, ``artifacts_bucket``,
-    ``log_bucket`` and ``database_name`` as constructor arguments.
+    Later stacks take ``key``, the buckets or their ``bucket_names``, and ``database_name`` as
+    constructor arguments. Bucket names are fixed (``mlkit-<env>-<kind>-<account>-<region>``) so
+    that other stacks can scope IAM grants to literal ARNs without cross-stack exports.
     ``auto_delete_objects`` (default True) empties buckets on destroy when the config says
     ``removal: destroy``; the emulator variant turns it off (no Lambda runtime there).
     """
@@ -42,6 +43,10 @@ class DataStack(cdk.Stack):
             enable_key_rotation=True,
             removal_policy=removal,
         )
+        self.bucket_names = {
+            kind: f"{prefix}-{kind}-{self.account}-{self.region}"
+            for kind in ("raw", "curated", "artifacts", "logs")
+        }
         self.log_bucket = self._log_bucket(config, destroy, auto_delete_objects)
         buckets = {}
         for name in ("Raw", "Curated", "Artifacts"):
@@ -55,6 +60,7 @@ class DataStack(cdk.Stack):
                 destroy=destroy,
                 auto_delete_objects=auto_delete_objects,
                 event_bridge=name == "Raw",  # uploads start the training pipelines
+                bucket_name=self.bucket_names[name.lower()],
             ).bucket
         self.raw_bucket = buckets["Raw"]
         self.curated_bucket = buckets["Curated"]
@@ -79,6 +85,7 @@ class DataStack(cdk.Stack):
         bucket = s3.Bucket(
             self,
             "AccessLogs",
+            bucket_name=self.bucket_names["logs"],
             encryption=s3.BucketEncryption.S3_MANAGED,
             versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,

@@ -5,6 +5,7 @@ from constructs import Construct
 
 from stacks.config import MlKitConfig
 from stacks.data_stack import DataStack
+from stacks.huggingface_stack import HuggingFaceModelStack
 
 
 class MlKitStage(cdk.Stage):
@@ -44,6 +45,22 @@ class MlKitStage(cdk.Stage):
             auto_delete_objects=not emulated,
             **stack_settings,
         )
+
+        self.model_stacks: dict[str, cdk.Stack] = {}
+        for label, model in config.models.items():
+            if model.source == "huggingface":
+                self.model_stacks[label] = HuggingFaceModelStack(
+                    self,
+                    label,
+                    stack_name=f"{prefix}-{label}",
+                    description=f"mlkit {config.environment}: Hugging Face model {model.model_id} as {label}",
+                    environment_name=config.environment,
+                    model_label=label,
+                    model=model,
+                    key=self.data.key,
+                    artifacts_bucket_name=self.data.bucket_names["artifacts"],
+                    **stack_settings,
+                )
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []

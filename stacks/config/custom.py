@@ -37,8 +37,12 @@ class TrainingModel(DatasetSource):
     column_types: dict[str, COLUMN_TYPES] = Field(default_factory=dict, description="Default: inferred.")
     algorithm: Literal["xgboost", "script"] = Field(default="xgboost", description="Default xgboost.")
     xgboost_version: str = Field(default="3.0-5", pattern=r"^\d+\.\d+-\d+$", description="Default 3.0-5.")
-    hyperparameters: dict[str, str | int | float] = Field(default_factory=lambda: dict(DEFAULT_HYPERPARAMETERS))
-    instance_type: str = Field(default="ml.m5.xlarge", pattern=INSTANCE_TYPE, description="Default ml.m5.xlarge.")
+    hyperparameters: dict[str, str | int | float] = Field(
+        default_factory=lambda: dict(DEFAULT_HYPERPARAMETERS)
+    )
+    instance_type: str = Field(
+        default="ml.m5.xlarge", pattern=INSTANCE_TYPE, description="Default ml.m5.xlarge."
+    )
     max_runtime: int = Field(default=3600, ge=60, le=432000, description="Seconds. Default 3600.")
     metric: str = Field(default="validation:auc", pattern=r"^(train|validation):[a-z0-9@_-]+$")
     threshold: float = Field(default=0.75, description="The gate: metric must reach it. Default 0.75.")
@@ -55,15 +59,24 @@ class TrainingModel(DatasetSource):
         metric_name = self.metric.split(":", 1)[1]
         eval_metrics = str(self.hyperparameters.get("eval_metric", "")).split(",")
         if metric_name not in eval_metrics:
-            raise invalid("metric", f"{self.metric!r} is never computed: add {metric_name!r} to "
-                          f"hyperparameters.eval_metric (now {','.join(eval_metrics)!r})")  # fmt: skip
+            raise invalid(
+                "metric",
+                f"{self.metric!r} is never computed: add {metric_name!r} to "
+                f"hyperparameters.eval_metric (now {','.join(eval_metrics)!r})",
+            )
         return self
 
 
 PROBLEM_OBJECTIVES = {
     "BinaryClassification": {"Accuracy", "AUC", "BalancedAccuracy", "F1", "Precision", "Recall", "LogLoss"},
-    "MulticlassClassification": {"Accuracy", "BalancedAccuracy", "F1macro", "PrecisionMacro", "RecallMacro",
-                                 "LogLoss"},  # fmt: skip
+    "MulticlassClassification": {
+        "Accuracy",
+        "BalancedAccuracy",
+        "F1macro",
+        "PrecisionMacro",
+        "RecallMacro",
+        "LogLoss",
+    },
     "Regression": {"MAE", "MSE", "R2", "RMSE"},
 }
 CLASSIFICATION_OUTPUTS = {"predicted_label", "probability", "labels", "probabilities"}
@@ -77,7 +90,9 @@ class AutopilotModel(DatasetSource):
         default=None, description="Default: Autopilot infers it."
     )
     objective: str | None = Field(default=None, description="Default: Autopilot's for the problem type.")
-    mode: Literal["AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"] = Field(default="AUTO", description="Default AUTO.")
+    mode: Literal["AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"] = Field(
+        default="AUTO", description="Default AUTO."
+    )
     max_candidates: int = Field(default=10, ge=1, le=250, description="Default 10.")
     max_runtime_per_job: int = Field(default=1800, ge=120, description="Seconds. Default 1800.")
     max_total_runtime: int = Field(default=14400, ge=3600, le=2592000, description="Seconds. Default 14400.")
@@ -89,15 +104,23 @@ class AutopilotModel(DatasetSource):
     def _valid_pairs(self) -> "AutopilotModel":
         if self.objective:
             if not self.problem_type:
-                raise invalid("problem_type", "an objective needs a problem_type (BinaryClassification, "
-                              "MulticlassClassification or Regression)")  # fmt: skip
+                raise invalid(
+                    "problem_type",
+                    "an objective needs a problem_type (BinaryClassification, "
+                    "MulticlassClassification or Regression)",
+                )
             allowed = PROBLEM_OBJECTIVES[self.problem_type]
             if self.objective not in allowed:
-                raise invalid("objective", f"{self.objective!r} does not fit {self.problem_type}; "
-                              f"allowed: {', '.join(sorted(allowed))}")  # fmt: skip
+                raise invalid(
+                    "objective",
+                    f"{self.objective!r} does not fit {self.problem_type}; "
+                    f"allowed: {', '.join(sorted(allowed))}",
+                )
         if self.max_runtime_per_job > self.max_total_runtime:
-            raise invalid("max_runtime_per_job", f"{self.max_runtime_per_job} s is longer than "
-                          f"max_total_runtime ({self.max_total_runtime} s)")  # fmt: skip
+            raise invalid(
+                "max_runtime_per_job",
+                f"{self.max_runtime_per_job} s is longer than max_total_runtime ({self.max_total_runtime} s)",
+            )
         if self.problem_type == "Regression" and set(self.inference_output) - {"predicted_label"}:
             raise invalid("inference_output", "a Regression model only outputs predicted_label")
         return self

@@ -4,9 +4,9 @@ import difflib
 import functools
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from stacks.config.base import StrictModel
+from stacks.config.base import StrictModel, invalid
 from stacks.config.custom import AutopilotModel, TrainingModel
 from stacks.config.pretrained import BedrockModel, HuggingFaceModel
 
@@ -52,7 +52,9 @@ class MlKitConfig(StrictModel):
 
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{0,11}$", description="e.g. dev, prod.")
     account: str | None = Field(
-        default=None, json_schema_extra={"pattern": r"^\d{12}$"}, description="12 digits, quoted. Default: the CLI's account."
+        default=None,
+        json_schema_extra={"pattern": r"^\d{12}$"},
+        description="12 digits, quoted. Default: the CLI's account.",
     )
     region: str = Field(
         description="An AWS region name, e.g. us-east-1.", json_schema_extra={"enum": list(known_regions())}
@@ -69,7 +71,9 @@ class MlKitConfig(StrictModel):
     @classmethod
     def _account_as_text(cls, value: object) -> object:
         if value is not None and not (isinstance(value, str) and value.isdigit() and len(value) == 12):
-            raise ValueError(f"{value!r} is not allowed: an account is 12 digits, quoted, e.g. \"123456789012\"")
+            raise ValueError(
+                f'{value!r} is not allowed: an account is 12 digits, quoted, e.g. "123456789012"'
+            )
         return value
 
     @field_validator("region")
@@ -78,6 +82,20 @@ class MlKitConfig(StrictModel):
         regions = known_regions()
         if value not in regions:
             close = difflib.get_close_matches(value, regions, n=3)
-            hint = f"; did you mean {' or '.join(close)}?" if close else f"; known regions: {', '.join(regions)}"
+            hint = (
+                f"; did you mean {' or '.join(close)}?" if close else f"; known regions: {', '.join(regions)}"
+            )
             raise ValueError(f"{value!r} is not an AWS region{hint}")
         return value
+
+    @model_validator(mode="after")
+    def _images_exist(self) -> "MlKitConfig":
+        from stacks.images import ImageNotFound, model_image_uri
+
+        for name, model in self.models.items():
+            try:
+                model_image_uri(model, self.region)
+            except ImageNotFound as error:
+                key = "region" if error.key == "region" else f"models.{name}.{error.key}"
+                raise invalid(key, str(error)) from None
+        return self

@@ -18,6 +18,20 @@ def is_gpu_instance(instance_type: str) -> bool:
     return instance_type.startswith(GPU_FAMILIES)
 
 
+class SafeUpdates(StrictModel):
+    """Blue/green updates with automatic rollback when the new fleet's alarms fire."""
+
+    rollback_latency_ms: int = Field(
+        default=10000, ge=1, description="ModelLatency average that rolls an update back. Default 10000."
+    )
+    baking_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=3600,
+        description="How long the new fleet is watched before the old goes. Default 300.",
+    )
+
+
 class ServerlessHosting(StrictModel):
     """Serverless inference: pay per request, CPU only, at most 6 GB of memory."""
 
@@ -27,12 +41,15 @@ class ServerlessHosting(StrictModel):
     provisioned_concurrency: int | None = Field(
         default=None, ge=1, le=200, description="Warm instances kept ready. Default none."
     )
+    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
     @field_validator("memory_mb")
     @classmethod
     def _memory_in_steps(cls, value: int) -> int:
         if value not in range(1024, 6145, 1024):
-            raise ValueError(f"{value} is not allowed: serverless memory_mb must be one of 1024, 2048, ..., 6144")
+            raise ValueError(
+                f"{value} is not allowed: serverless memory_mb must be one of 1024, 2048, ..., 6144"
+            )
         return value
 
     @model_validator(mode="after")
@@ -59,9 +76,12 @@ class RealtimeHosting(StrictModel):
     """Real-time endpoint on instances, optionally autoscaled."""
 
     type: Literal["realtime"]
-    instance_type: str = Field(default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large.")
+    instance_type: str = Field(
+        default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large."
+    )
     initial_count: int = Field(default=1, ge=1, description="Default 1.")
     autoscaling: Autoscaling | None = Field(default=None, description="Default none (fixed count).")
+    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
     @model_validator(mode="after")
     def _counts_in_order(self) -> "RealtimeHosting":
@@ -78,10 +98,13 @@ class AsyncHosting(StrictModel):
     """Asynchronous inference: queued requests, results in S3, scales to zero when idle."""
 
     type: Literal["async"]
-    instance_type: str = Field(default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large.")
+    instance_type: str = Field(
+        default="ml.m5.large", pattern=INSTANCE_TYPE, description="Default ml.m5.large."
+    )
     max: int = Field(default=2, ge=1, description="Most instances. Default 2.")
     max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000, description="Default 4.")
     target_backlog_per_instance: int = Field(default=5, ge=1, description="Default 5.")
+    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
 
 Hosting = Annotated[ServerlessHosting | RealtimeHosting | AsyncHosting, Field(discriminator="type")]

@@ -9,11 +9,20 @@ from stacks.config.base import StrictModel, invalid
 from stacks.config.hosting import Hosting, ServerlessHosting, is_gpu_instance
 
 HF_TASKS = Literal[
-    "text-classification", "token-classification", "question-answering", "summarization",
-    "translation", "text-generation", "text2text-generation", "fill-mask", "feature-extraction",
-    "sentence-similarity", "zero-shot-classification", "image-classification",
+    "text-classification",
+    "token-classification",
+    "question-answering",
+    "summarization",
+    "translation",
+    "text-generation",
+    "text2text-generation",
+    "fill-mask",
+    "feature-extraction",
+    "sentence-similarity",
+    "zero-shot-classification",
+    "image-classification",
     "automatic-speech-recognition",
-]  # fmt: skip
+]
 
 
 class VpcSettings(StrictModel):
@@ -64,17 +73,28 @@ class HuggingFaceModel(StrictModel):
         hosting = self.hosting
         if self.resolved_container == "tgi":
             if hosting.type == "serverless":
-                raise invalid("hosting.type", "serverless cannot run the tgi container (TGI needs a GPU): "
-                              "use hosting.type realtime or async with an ml.g*/ml.p* instance_type")  # fmt: skip
+                raise invalid(
+                    "hosting.type",
+                    "serverless cannot run the tgi container (TGI needs a GPU): "
+                    "use hosting.type realtime or async with an ml.g*/ml.p* instance_type",
+                )
             if not is_gpu_instance(hosting.instance_type):
-                raise invalid("hosting.instance_type", f"{hosting.instance_type!r} has no GPU: the tgi "
-                              "container needs an ml.g* or ml.p* instance type, e.g. ml.g5.xlarge")  # fmt: skip
+                raise invalid(
+                    "hosting.instance_type",
+                    f"{hosting.instance_type!r} has no GPU: the tgi "
+                    "container needs an ml.g* or ml.p* instance type, e.g. ml.g5.xlarge",
+                )
         if self.network_isolation:
-            raise invalid("network_isolation", "hub models download from the Hugging Face hub when the "
-                          "container starts, so the endpoint needs network access: set it to false")  # fmt: skip
+            raise invalid(
+                "network_isolation",
+                "hub models download from the Hugging Face hub when the "
+                "container starts, so the endpoint needs network access: set it to false",
+            )
         if "HF_TOKEN" in self.environment:
-            raise invalid("environment.HF_TOKEN", "never put a token in the config: name a Secrets "
-                          "Manager secret in token_secret instead")  # fmt: skip
+            raise invalid(
+                "environment.HF_TOKEN",
+                "never put a token in the config: name a Secrets Manager secret in token_secret instead",
+            )
         return self
 
 
@@ -126,8 +146,11 @@ class GuardrailSettings(StrictModel):
         if self.id and policies:
             raise invalid("id", "give either id (an existing guardrail) or policies to create one, not both")
         if not self.id and not policies:
-            raise invalid("content_filters", "a new guardrail needs at least one content filter, "
-                          "denied topic or pii action (or give the id of an existing one)")  # fmt: skip
+            raise invalid(
+                "content_filters",
+                "a new guardrail needs at least one content filter, "
+                "denied topic or pii action (or give the id of an existing one)",
+            )
         return self
 
 
@@ -147,6 +170,8 @@ class BedrockModel(StrictModel):
     @model_validator(mode="after")
     def _defaults_within_limits(self) -> "BedrockModel":
         if self.inference.max_tokens > self.limits.max_tokens:
-            raise invalid("inference.max_tokens", f"{self.inference.max_tokens} is above "
-                          f"limits.max_tokens ({self.limits.max_tokens})")  # fmt: skip
+            raise invalid(
+                "inference.max_tokens",
+                f"{self.inference.max_tokens} is above limits.max_tokens ({self.limits.max_tokens})",
+            )
         return self

@@ -1,4 +1,4 @@
-"""The config model: shipped files are valid, and each class of bad input names file, key and what is allowed."""
+"""The config model: shipped files are valid; each bad input names file, key and what is allowed."""
 
 import json
 
@@ -70,22 +70,41 @@ def test_selection_order(monkeypatch, tmp_path):
         (BASE + "regoin: x\n", "regoin: unknown key (did you mean 'region'?)"),
         ("environment: dev\nregion: us-east-9\n", "region: 'us-east-9' is not an AWS region; did you mean"),
         (BASE + "removal: maybe\n", "removal: 'maybe' is not allowed: Input should be 'retain' or 'destroy'"),
-        (BASE + "account: 1234\n", 'account: 1234 is not allowed: an account is 12 digits, quoted, e.g. "1234'),
-        (BASE + "account: 123456789012\n", "account: 123456789012 is not allowed: an account is 12 digits, quoted"),
+        (
+            BASE + "account: 1234\n",
+            'account: 1234 is not allowed: an account is 12 digits, quoted, e.g. "1234',
+        ),
+        (
+            BASE + "account: 123456789012\n",
+            "account: 123456789012 is not allowed: an account is 12 digits, quoted",
+        ),
         ("region: us-east-1\n", "environment: is required"),
         ("environment: Dev!\nregion: us-east-1\n", "environment: 'Dev!' is not allowed: String should match"),
         (BASE + "data: {noncurrent_version_days: 0}\n", "data.noncurrent_version_days: 0 is not allowed"),
-        (BASE + "models:\n  Bad_Name: {source: bedrock, model_id: a.b}\n", "models.Bad_Name: 'Bad_Name' is not allowed: String should match"),
+        (
+            BASE + "models:\n  Bad_Name: {source: bedrock, model_id: a.b}\n",
+            "models.Bad_Name: 'Bad_Name' is not allowed: String should match",
+        ),
         (model("source: foo"), "models.m.source: 'foo' is not allowed: allowed: 'huggingface', 'bedrock'"),
         (model("source: training\ndataset: d\ntarget: t\ncolour: red"), "models.m.colour: unknown key"),
         (model("source: bedrock"), "models.m.model_id: is required"),
     ],
     ids=[
-        "unknown-top-key", "typo-suggestion", "region", "removal", "account-short", "account-unquoted",
-        "missing", "environment-pattern", "data-range", "model-name", "unknown-source", "unknown-model-key",
+        "unknown-top-key",
+        "typo-suggestion",
+        "region",
+        "removal",
+        "account-short",
+        "account-unquoted",
+        "missing",
+        "environment-pattern",
+        "data-range",
+        "model-name",
+        "unknown-source",
+        "unknown-model-key",
         "missing-model-key",
     ],
-)  # fmt: skip
+)
 def test_bad_input_names_the_key_and_what_is_allowed(tmp_path, body, expected):
     assert any(line.startswith(expected) for line in problems(tmp_path, body)), problems(tmp_path, body)
 

@@ -30,7 +30,9 @@ def local_run():
 
 
 def row(output: str, scope: str, step: str) -> str:
-    match = re.search(rf"^{re.escape(scope)}\s+{re.escape(step)}\s+(ok|not emulated|failed|skipped)\b", output, re.M)
+    match = re.search(
+        rf"^{re.escape(scope)}\s+{re.escape(step)}\s+(ok|not emulated|failed|skipped)\b", output, re.M
+    )
     assert match, f"no row {scope}/{step} in:\n{output}"
     return match.group(1)
 

@@ -47,7 +47,10 @@ def test_prod_config_targets_its_account_and_region():
             "bad.yaml: models.churn.colour: unknown key",
         ),
         ("environment: dev\nregion: us-east-9\n", "bad.yaml: region: 'us-east-9' is not an AWS region"),
-        ("environment: dev\nregion: us-east-1\nremoval: maybe\n", "bad.yaml: removal: 'maybe' is not allowed"),
+        (
+            "environment: dev\nregion: us-east-1\nremoval: maybe\n",
+            "bad.yaml: removal: 'maybe' is not allowed",
+        ),
         ("environment: dev\nregion: us-east-1\naccount: 1234\n", "bad.yaml: account: 1234 is not allowed"),
         ("environment: dev\nregion: [us-east-1\n", "bad.yaml: line 3, column 1: YAML syntax error"),
     ],

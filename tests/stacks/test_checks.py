@@ -10,7 +10,17 @@ from cfnlint.api import ManualArgs, lint
 from stacks.config import load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.nag import acknowledge, add_nag_checks
-from tests.stacks.synth import synthesize
+from tests.stacks.synth import config_from, synthesize
+from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
+
+# Shipped configs plus one with every hosting type of every source, in two partitions' worth of regions.
+CONFIGS = {
+    "dev": lambda: load_config(CONFIG_DIR / "dev.yaml"),
+    "prod": lambda: load_config(CONFIG_DIR / "prod.yaml"),
+    "all-sources": lambda: config_from(
+        {"environment": "hf", "region": "eu-west-1", "models": HUGGINGFACE_MODELS}
+    ),
+}
 
 # The one place cfn-lint findings are ignored, each with its reason.
 CFN_LINT_IGNORES = {
@@ -18,9 +28,9 @@ CFN_LINT_IGNORES = {
 }
 
 
-@pytest.mark.parametrize("name", ["dev", "prod"])
+@pytest.mark.parametrize("name", list(CONFIGS))
 def test_nag_reports_no_unacknowledged_finding(name):
-    app = synthesize(load_config(CONFIG_DIR / f"{name}.yaml"))
+    app = synthesize(CONFIGS[name]())
     report = json.loads((app.outdir / "validation-report.json").read_text())
     violations = [v for plugin in report["pluginReports"] for v in plugin["violations"]]
     assert violations == []
@@ -37,9 +47,9 @@ def test_nag_is_live_and_acknowledgements_are_scoped(tmp_path):
         app.synth()
 
 
-@pytest.mark.parametrize("name", ["dev", "prod"])
+@pytest.mark.parametrize("name", list(CONFIGS))
 def test_cfn_lint_is_clean(name):
-    config = load_config(CONFIG_DIR / f"{name}.yaml")
+    config = CONFIGS[name]()
     app = synthesize(config)
     settings = ManualArgs(regions=[config.region], ignore_checks=list(CFN_LINT_IGNORES))
     for stack_name, template in app.raw.items():

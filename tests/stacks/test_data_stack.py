@@ -20,11 +20,7 @@ def destroyed():
 
 def kms_buckets(app):
     buckets = app.resources("data", "AWS::S3::Bucket")
-    return {
-        logical_id: bucket
-        for logical_id, bucket in buckets.items()
-        if "AccessLogs" not in logical_id
-    }
+    return {logical_id: bucket for logical_id, bucket in buckets.items() if "AccessLogs" not in logical_id}
 
 
 def test_stack_name_carries_environment(retained):
@@ -109,7 +105,8 @@ def test_only_raw_bucket_sends_events_to_eventbridge(retained):
     with_events = [
         logical_id
         for logical_id, bucket in buckets.items()
-        if bucket["Properties"].get("NotificationConfiguration", {})
+        if bucket["Properties"]
+        .get("NotificationConfiguration", {})
         .get("EventBridgeConfiguration", {})
         .get("EventBridgeEnabled")
     ]

@@ -1,0 +1,50 @@
+"""The alarms that roll a blue/green endpoint update back: invocation 5xx errors and model latency."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from stacks.constructs.hosting_settings import VARIANT_NAME
+
+
+class RollbackAlarms(Construct):
+    """Two alarms on the endpoint's variant, with literal names (the endpoint config lists them)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, latency_ms: int) -> None:
+        super().__init__(scope, construct_id)
+        self.alarm_names = [f"{endpoint_name}-5xx", f"{endpoint_name}-latency"]
+        dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
+        errors = cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="Invocation5XXErrors",
+            dimensions_map=dimensions,
+            statistic="Sum",
+            period=cdk.Duration.minutes(1),
+        )
+        latency = cloudwatch.Metric(
+            namespace="AWS/SageMaker",
+            metric_name="ModelLatency",
+            dimensions_map=dimensions,
+            statistic="Average",
+            period=cdk.Duration.minutes(1),
+        )
+        self.errors = errors.create_alarm(
+            self,
+            "Errors",
+            alarm_name=self.alarm_names[0],
+            threshold=1,
+            evaluation_periods=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{endpoint_name}: model 5xx errors; rolls a deployment back",
+        )
+        self.latency = latency.create_alarm(
+            self,
+            "Latency",
+            alarm_name=self.alarm_names[1],
+            threshold=latency_ms * 1000,  # microseconds
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            alarm_description=f"{endpoint_name}: latency above {latency_ms} ms; rolls a deployment back",
+        )

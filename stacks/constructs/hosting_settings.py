@@ -1,0 +1,77 @@
+"""SageMaker hosting settings in the API's own shape, from a config ``hosting`` entry.
+
+One source of truth for both consumers: CloudFormation (the Hugging Face endpoints) and the
+deploy Lambda's event (endpoints the training and Autopilot pipelines create at run time).
+"""
+
+from typing import Any
+
+from stacks.config.hosting import AsyncHosting, RealtimeHosting, ServerlessHosting
+
+VARIANT_NAME = "AllTraffic"
+
+
+def production_variant(hosting, model_name: str | None = None) -> dict[str, Any]:
+    """The endpoint config's one production variant (``ModelName`` only when known at synth)."""
+    variant: dict[str, Any] = {"VariantName": VARIANT_NAME, "InitialVariantWeight": 1}
+    if model_name is not None:
+        variant["ModelName"] = model_name
+    if isinstance(hosting, ServerlessHosting):
+        serverless = {"MemorySizeInMB": hosting.memory_mb, "MaxConcurrency": hosting.max_concurrency}
+        if hosting.provisioned_concurrency:
+            serverless["ProvisionedConcurrency"] = hosting.provisioned_concurrency
+        variant["ServerlessConfig"] = serverless
+    elif isinstance(hosting, RealtimeHosting):
+        variant.update(InstanceType=hosting.instance_type, InitialInstanceCount=hosting.initial_count)
+    else:
+        # Async starts with one instance; autoscaling takes it to zero when the backlog is empty.
+        variant.update(InstanceType=hosting.instance_type, InitialInstanceCount=1)
+    return variant
+
+
+def async_inference_config(
+    hosting: AsyncHosting,
+    *,
+    output_path: str,
+    failure_path: str,
+    kms_key_arn: str,
+    success_topic_arn: str,
+    error_topic_arn: str,
+) -> dict[str, Any]:
+    return {
+        "ClientConfig": {
+            "MaxConcurrentInvocationsPerInstance": hosting.max_concurrent_invocations_per_instance
+        },
+        "OutputConfig": {
+            "S3OutputPath": output_path,
+            "S3FailurePath": failure_path,
+            "KmsKeyId": kms_key_arn,
+            "NotificationConfig": {"SuccessTopic": success_topic_arn, "ErrorTopic": error_topic_arn},
+        },
+    }
+
+
+def deployment_config(hosting, alarm_names: list[str]) -> dict[str, Any]:
+    """Blue/green, all at once, watched for ``baking_seconds``; any alarm rolls back.
+
+    SageMaker supports blue/green with auto-rollback for every hosting type mlkit uses
+    (rolling updates exclude serverless, so mlkit does not use them).
+    """
+    updates = hosting.updates
+    return {
+        "BlueGreenUpdatePolicy": {
+            # For ALL_AT_ONCE the wait interval is the baking period, during which alarms roll back.
+            "TrafficRoutingConfiguration": {
+                "Type": "ALL_AT_ONCE",
+                "WaitIntervalInSeconds": updates.baking_seconds,
+            },
+            "TerminationWaitInSeconds": 60,
+            "MaximumExecutionTimeoutInSeconds": min(14400, max(600, 2 * updates.baking_seconds + 1800)),
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarm_names]},
+    }
+
+
+def uses_kms_storage(hosting) -> bool:
+    """SageMaker rejects KmsKeyId on serverless endpoint configs (no attached storage volume)."""
+    return not isinstance(hosting, ServerlessHosting)

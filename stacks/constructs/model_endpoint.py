@@ -1,0 +1,168 @@
+"""A SageMaker endpoint managed by CloudFormation: model, endpoint config, endpoint, alarms, scaling."""
+
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config.hosting import AsyncHosting, RealtimeHosting
+from stacks.config.pretrained import VpcSettings
+from stacks.constructs import endpoint_scaling
+from stacks.constructs.endpoint_alarms import RollbackAlarms
+from stacks.constructs.execution_role import ExecutionRole
+from stacks.constructs.hosting_settings import (
+    async_inference_config,
+    deployment_config,
+    production_variant,
+    uses_kms_storage,
+)
+
+
+class AsyncResults(Construct):
+    """Where an async endpoint's requests and answers live, and the encrypted topics it notifies."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, model_label: str, key: kms.IKey, bucket: s3.IBucket
+    ):
+        super().__init__(scope, construct_id)
+        self.input_prefix = f"async-input/{model_label}/"
+        self.output_prefix = f"async-output/{model_label}/"
+        self.failure_prefix = f"async-failures/{model_label}/"
+        self.bucket = bucket
+        self.success_topic = sns.Topic(self, "Success", master_key=key, enforce_ssl=True)
+        self.error_topic = sns.Topic(self, "Errors", master_key=key, enforce_ssl=True)
+
+    def location(self, prefix: str) -> str:
+        return self.bucket.s3_url_for_object(prefix)
+
+
+class ModelEndpoint(Construct):
+    """One endpoint with a stable name, hosted as its config says, updated blue/green with rollback.
+
+    ``container`` is a SageMaker ContainerDefinition (Image, Environment, optional ModelDataUrl).
+    ``vpc`` (default none) places the containers in those subnets; ``network_isolation``
+    (default False) cuts them off the network where the container allows it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        model_label: str,
+        hosting,
+        container: dict[str, Any],
+        execution_role: ExecutionRole,
+        key: kms.IKey,
+        artifacts_bucket: s3.IBucket,
+        vpc: VpcSettings | None = None,
+        network_isolation: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.endpoint_name = endpoint_name
+        self.hosting = hosting
+        role = execution_role.role
+        model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=role.role_arn,
+            enable_network_isolation=network_isolation or None,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=container["Image"],
+                environment=container.get("Environment"),
+                model_data_url=container.get("ModelDataUrl"),
+            ),
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=vpc.subnet_ids, security_group_ids=vpc.security_group_ids
+            )
+            if vpc
+            else None,
+        )
+        # SageMaker checks the image pull with the role when the model is created.
+        model.node.add_dependency(execution_role.policy)
+
+        self.async_results = None
+        if isinstance(hosting, AsyncHosting):
+            self.async_results = self._async_results(model_label, key, artifacts_bucket, execution_role)
+
+        config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[],
+            kms_key_id=key.key_arn if uses_kms_storage(hosting) else None,
+        )
+        config.add_property_override(
+            "ProductionVariants", [production_variant(hosting, model.attr_model_name)]
+        )
+        if self.async_results:
+            results = self.async_results
+            config.add_property_override(
+                "AsyncInferenceConfig",
+                async_inference_config(
+                    hosting,
+                    output_path=results.location(results.output_prefix),
+                    failure_path=results.location(results.failure_prefix),
+                    kms_key_arn=key.key_arn,
+                    success_topic_arn=results.success_topic.topic_arn,
+                    error_topic_arn=results.error_topic.topic_arn,
+                ),
+            )
+
+        self.alarms = RollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint_name=endpoint_name,
+            latency_ms=hosting.updates.rollback_latency_ms,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=config.attr_endpoint_config_name,
+        )
+        self.endpoint.add_property_override(
+            "DeploymentConfig", deployment_config(hosting, self.alarms.alarm_names)
+        )
+        self.endpoint.node.add_dependency(self.alarms)
+        self._scaling()
+
+    def _async_results(self, model_label, key, bucket, execution_role: ExecutionRole) -> AsyncResults:
+        results = AsyncResults(self, "AsyncResults", model_label=model_label, key=key, bucket=bucket)
+        execution_role.allow_prefixes(
+            bucket, read=[results.input_prefix], write=[results.output_prefix, results.failure_prefix]
+        )
+        execution_role.policy.add_statements(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                resources=[results.success_topic.topic_arn, results.error_topic.topic_arn],
+            )
+        )
+        return results
+
+    def _scaling(self) -> None:
+        if isinstance(self.hosting, RealtimeHosting) and self.hosting.autoscaling:
+            target = endpoint_scaling.scale_realtime(self, self.endpoint_name, self.hosting.autoscaling)
+        elif isinstance(self.hosting, AsyncHosting):
+            target = endpoint_scaling.scale_async(self, self.endpoint_name, self.hosting)
+        else:
+            return
+        target.node.add_dependency(self.endpoint)  # the variant must exist before it is registered
+
+    def registry_entry(self, source: str, content_types: list[str]) -> dict[str, Any]:
+        """What the router needs to call this endpoint."""
+        entry = {
+            "source": source,
+            "endpoint_name": self.endpoint_name,
+            "hosting": self.hosting.type,
+            "content_types": content_types,
+        }
+        if self.async_results:
+            results = self.async_results
+            entry["input_location"] = results.location(results.input_prefix)
+            entry["output_location"] = results.location(results.output_prefix)
+        return entry

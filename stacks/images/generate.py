@@ -1,0 +1,104 @@
+"""Generate stacks/images/table.json from the sagemaker SDK's image_uris (`make images`).
+
+Why a committed table: importing sagemaker-core costs 1.2-2.3 s and ~230 MB, which every synth
+would pay, including those with no SageMaker model; the table is read in milliseconds.
+tests/stacks/test_images.py fails when the table drifts from the installed SDK.
+"""
+
+import functools
+import json
+from importlib.metadata import version
+from pathlib import Path
+
+from sagemaker.core import common_utils, image_uris
+
+TABLE_PATH = Path(__file__).resolve().parent / "table.json"
+NEWEST = 6  # versions kept per family: enough to pin a recent one, small enough to review
+
+# retrieve() re-reads the SDK's and botocore's JSON on every call; reading each once makes generation fast.
+image_uris.config_for_framework = functools.cache(image_uris.config_for_framework)
+common_utils._botocore_resolver = functools.cache(common_utils._botocore_resolver)
+
+
+def _newest(versions: list[str], count: int = NEWEST) -> list[str]:
+    def key(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.replace("-", ".").split(".") if part.isdigit())
+
+    concrete = [v for v in versions if v.count(".") >= 1 and not v.endswith(".x")]
+    return sorted(set(concrete), key=key)[-count:]
+
+
+def _by_region(retrieve, regions) -> dict:
+    uris = {region: retrieve(region) for region in regions}
+    repository = {uri.split("/", 1)[1] for uri in uris.values()}
+    assert len(repository) == 1, repository
+    return {
+        "image": repository.pop(),
+        "registries": {r: uri.split("/", 1)[0] for r, uri in sorted(uris.items())},
+    }
+
+
+def huggingface_images() -> dict:
+    config = image_uris.config_for_framework("huggingface")["inference"]
+    images = {}
+    for transformers in _newest(list(config["versions"])):
+        entry = config["versions"][transformers]
+        for base, details in entry.items():
+            if not base.startswith("pytorch"):
+                continue
+            pytorch, py_version = base.removeprefix("pytorch"), details["py_versions"][-1]
+            for processor, instance in (("cpu", "ml.m5.xlarge"), ("gpu", "ml.g5.xlarge")):
+                images[f"huggingface/{transformers}/pytorch{pytorch}/{processor}"] = _by_region(
+                    lambda region, t=transformers, b=base, p=py_version, i=instance: image_uris.retrieve(
+                        "huggingface",
+                        region,
+                        version=t,
+                        base_framework_version=b,
+                        py_version=p,
+                        instance_type=i,
+                        image_scope="inference",
+                    ),
+                    details["registries"],
+                )
+    return images
+
+
+def _versions(framework: str, scope: str) -> dict:
+    config = image_uris.config_for_framework(framework)
+    return config.get(scope, config)["versions"]
+
+
+def simple_images(framework: str, scope: str, versions: list[str]) -> dict:
+    images = {}
+    for image_version in versions:
+        registries = _versions(framework, scope)[image_version]["registries"]
+        images[f"{framework}/{image_version}"] = _by_region(
+            lambda region, v=image_version: image_uris.retrieve(
+                framework, region, version=v, image_scope=scope
+            ),
+            registries,
+        )
+    return images
+
+
+def build_table() -> dict:
+    xgboost = [v for v in _newest(list(_versions("xgboost", "inference"))) if v >= "1.7"]
+    tgi = _newest(list(_versions("huggingface-llm", "inference")))
+    images = {
+        **huggingface_images(),
+        **simple_images("huggingface-llm", "inference", tgi),
+        **simple_images("xgboost", "inference", xgboost),
+    }
+    return {
+        "generated_from": f"sagemaker-core {version('sagemaker-core')}",
+        "images": dict(sorted(images.items())),
+    }
+
+
+def render() -> str:
+    return json.dumps(build_table(), indent=1, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    TABLE_PATH.write_text(render())
+    print(f"wrote {TABLE_PATH}")
