@@ -1,0 +1,112 @@
+"""API Gateway REST proxy events, a Lambda context and the test registry for the router tests.
+
+Importing this module sets MODEL_REGISTRY, so import it before ``router`` (which reads the
+registry once, at import, like a cold start).
+"""
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+
+BUCKET = "mlkit-test-data"
+REGISTRY = {
+    "sentiment": {
+        "source": "huggingface",
+        "endpoint_name": "mlkit-sentiment",
+        "hosting": "serverless",
+        "content_types": ["application/json"],
+    },
+    "churn": {
+        "source": "training",
+        "endpoint_name": "mlkit-churn",
+        "hosting": "realtime",
+        "content_types": ["text/csv", "application/json"],
+    },
+    "churn-async": {
+        "source": "autopilot",
+        "endpoint_name": "mlkit-churn-async",
+        "hosting": "async",
+        "content_types": ["text/csv"],
+        "input_location": f"s3://{BUCKET}/async-input/churn-async/",
+        "output_location": f"s3://{BUCKET}/async-output/churn-async/",
+    },
+    "chat": {
+        "source": "bedrock",
+        "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
+        "inference": {"max_tokens": 512, "temperature": 0.5, "top_p": 0.9},
+        "limits": {"max_tokens": 2048},
+        "guardrail": {"identifier": "gr-123", "version": "1"},
+    },
+    "plain-chat": {"source": "bedrock", "model_id": "us.amazon.nova-lite-v1:0"},
+}
+MAX_BODY_BYTES = 4096
+
+os.environ["MODEL_REGISTRY"] = json.dumps(REGISTRY)
+os.environ["MAX_BODY_BYTES"] = str(MAX_BODY_BYTES)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "mlkit-router"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:mlkit-router"
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+
+def rest_event(method: str, path: str, body: str | bytes | None = None, headers: dict | None = None) -> dict:
+    """A REST API (v1) proxy event; bytes bodies arrive base64-encoded, as with binary media types."""
+    is_base64 = isinstance(body, bytes)
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or {},
+        "multiValueHeaders": {key: [value] for key, value in (headers or {}).items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "requestId": "req-1",
+            "stage": "prod",
+            "httpMethod": method,
+            "path": f"/prod{path}",
+            "resourcePath": path,
+        },
+        "body": base64.b64encode(body).decode() if is_base64 else body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def invoke_event(
+    name: str, body: str | bytes | None, content_type: str | None = "application/json", **headers
+):
+    all_headers = {"Content-Type": content_type} if content_type else {}
+    all_headers.update({key.replace("_", "-"): value for key, value in headers.items()})
+    return rest_event("POST", f"/models/{name}/invoke", body, all_headers)
+
+
+def converse_event(name: str = "chat", **payload) -> dict:
+    return invoke_event(name, json.dumps(payload))
+
+
+def load_router():
+    """The router module, imported only once MODEL_REGISTRY (above) is set."""
+    import router
+
+    return router
+
+
+def call(event: dict) -> tuple[int, dict[str, str], object]:
+    """Run the router on ``event``: status, headers, and the body (parsed when JSON)."""
+    answer = load_router().handler(event, LambdaContext())
+    body = answer["body"]
+    if answer.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+    # The REST resolver answers with multiValueHeaders; flatten them for assertions.
+    headers = {key: values[-1] for key, values in (answer.get("multiValueHeaders") or {}).items()}
+    headers.update(answer.get("headers") or {})
+    if headers.get("Content-Type") == "application/json":
+        body = json.loads(body)
+    return answer["statusCode"], headers, body
