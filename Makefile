@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps images local local-up local-down test synth deploy diff destroy schema lint bench help
+.PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -32,6 +32,14 @@ local-up: deps  ## like local, and leave the emulator running to explore
 
 local-down: deps  ## stop the emulator local-up left running
 	$(PY) -m mlkit.local_run --down
+
+train: deps  ## start MODEL's training pipeline in ENV (Glue job first): make train MODEL=churn
+	@test -n "$(MODEL)" || { echo "usage: make train MODEL=<training model name> [ENV=dev]"; exit 2; }
+	$(PY) -m mlkit.train $(MODEL) --env $(ENV)
+
+invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=churn DATA='{"instances": [[1, 2]]}'
+	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make invoke MODEL=<name> DATA='<json>'|DATA=@<file> [CONTENT_TYPE=text/csv] [ENV=dev|URL=...]; models: $(PY) -m mlkit.client list"; exit 2; }
+	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type $(CONTENT_TYPE)) $(if $(URL),--url $(URL))
 
 test: deps  ## run the tests
 	$(PY) -m pytest
@@ -61,3 +69,4 @@ lint: deps  ## ruff over all Python
 
 bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/README.md
 	$(PY) benchmarks/synth.py
+	$(PY) benchmarks/router.py

@@ -3,9 +3,15 @@
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks.api_stack import ApiStack
+from stacks.autopilot_stack import AutopilotModelStack
+from stacks.bedrock_stack import BedrockAccess, BedrockModelStack, needs_stack
 from stacks.config import MlKitConfig
 from stacks.data_stack import DataStack
+from stacks.dataset_stack import DatasetStack
 from stacks.huggingface_stack import HuggingFaceModelStack
+from stacks.registry import bedrock_entry, sagemaker_entry, sagemaker_grants
+from stacks.training_stack import TrainingModelStack
 
 
 class MlKitStage(cdk.Stage):
@@ -46,23 +52,92 @@ class MlKitStage(cdk.Stage):
             **stack_settings,
         )
 
-        self.model_stacks: dict[str, cdk.Stack] = {}
-        for label, model in config.models.items():
-            if model.source == "huggingface":
-                self.model_stacks[label] = HuggingFaceModelStack(
+        # One dataset stack per dataset: its Glue job runs once per upload, whatever the models sharing it.
+        self.dataset_stacks: dict[str, DatasetStack] = {}
+        for model in config.models.values():
+            if model.source in ("training", "autopilot") and model.dataset not in self.dataset_stacks:
+                self.dataset_stacks[model.dataset] = DatasetStack(
                     self,
-                    label,
-                    stack_name=f"{prefix}-{label}",
-                    description=f"mlkit {config.environment}: Hugging Face model {model.model_id} as {label}",
+                    f"Dataset-{model.dataset}",
+                    stack_name=f"{prefix}-dataset-{model.dataset}",
+                    description=f"mlkit {config.environment}: Glue job of dataset {model.dataset}",
                     environment_name=config.environment,
-                    model_label=label,
+                    dataset=model.dataset,
                     model=model,
                     key=self.data.key,
-                    artifacts_bucket_name=self.data.bucket_names["artifacts"],
+                    bucket_names=self.data.bucket_names,
+                    database_name=self.data.database_name,
                     **stack_settings,
                 )
+
+        self.model_stacks: dict[str, cdk.Stack] = {}
+        for label, model in config.models.items():
+            stack_class, extra, what = self._model_stack_parts(model, emulated)
+            if stack_class is None:
+                continue  # a Bedrock model with no guardrail to create is IAM and a route only
+            self.model_stacks[label] = stack_class(
+                self,
+                label,
+                stack_name=f"{prefix}-{label}",
+                description=f"mlkit {config.environment}: {what}, as {label}",
+                environment_name=config.environment,
+                model_label=label,
+                model=model,
+                key=self.data.key,
+                **extra,
+                **stack_settings,
+            )
+
+        self.api = self._api_stack(prefix, stack_settings)
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []
         for key, value in {**config.tags, "project": "mlkit", "environment": config.environment}.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
+
+    def _model_stack_parts(self, model, emulated: bool) -> tuple[type | None, dict, str]:
+        """The stack class of a model's source, its source-specific arguments, and what it holds."""
+        if model.source == "huggingface":
+            extra = {"artifacts_bucket_name": self.data.bucket_names["artifacts"]}
+            return HuggingFaceModelStack, extra, f"Hugging Face model {model.model_id}"
+        if model.source == "bedrock":
+            if not needs_stack(model):
+                return None, {}, ""
+            return BedrockModelStack, {"create_guardrail": not emulated}, f"guardrail for {model.model_id}"
+        dataset = self.dataset_stacks[model.dataset]
+        extra = {
+            "bucket_names": self.data.bucket_names,
+            "glue_job_name": dataset.glue_job_name,
+            "curated_prefixes": dataset.curated_prefixes,
+        }
+        if model.source == "training":
+            return TrainingModelStack, extra, f"model trained on dataset {model.dataset}"
+        return AutopilotModelStack, extra, f"Autopilot model on dataset {model.dataset}"
+
+    def _api_stack(self, prefix: str, stack_settings: dict) -> ApiStack:
+        """The invoke API over every model, its registry and grants taken from the model stacks."""
+        registry, grants = {}, []
+        artifacts = self.data.bucket_names["artifacts"]
+        for label, model in self.config.models.items():
+            stack = self.model_stacks.get(label)
+            if model.source == "bedrock":
+                stack = stack or BedrockAccess(self.data, model)
+                registry[label] = bedrock_entry(model, stack.guardrail)
+                grants.append((["bedrock:InvokeModel"], stack.invoke_resources))
+                if stack.guardrail_arn:
+                    grants.append((["bedrock:ApplyGuardrail"], [stack.guardrail_arn]))
+                continue
+            registry[label] = sagemaker_entry(self.config.environment, label, model, artifacts)
+            grants += sagemaker_grants(self.config.environment, self.config.region, label, model, artifacts)
+        return ApiStack(
+            self,
+            "Api",
+            stack_name=f"{prefix}-api",
+            description=f"mlkit {self.config.environment}: REST API and router Lambda for every model",
+            environment_name=self.config.environment,
+            settings=self.config.api,
+            registry=registry,
+            invoke_grants=grants,
+            key=self.data.key,
+            **stack_settings,
+        )

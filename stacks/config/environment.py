@@ -89,6 +89,16 @@ class MlKitConfig(StrictModel):
         return value
 
     @model_validator(mode="after")
+    def _names_free(self) -> "MlKitConfig":
+        # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api and -dataset-<name>.
+        for name in self.models:
+            if name in {"data", "api"} or name.startswith("dataset-"):
+                raise invalid(
+                    f"models.{name}", f"{name!r} is taken by mlkit's own stacks: pick another model name"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _images_exist(self) -> "MlKitConfig":
         from stacks.images import ImageNotFound, model_image_uri
 

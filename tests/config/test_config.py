@@ -88,6 +88,10 @@ def test_selection_order(monkeypatch, tmp_path):
         (model("source: foo"), "models.m.source: 'foo' is not allowed: allowed: 'huggingface', 'bedrock'"),
         (model("source: training\ndataset: d\ntarget: t\ncolour: red"), "models.m.colour: unknown key"),
         (model("source: bedrock"), "models.m.model_id: is required"),
+        (
+            model("source: bedrock\nmodel_id: a.b", name="api"),
+            "models.api: 'api' is taken by mlkit's own stacks",
+        ),
     ],
     ids=[
         "unknown-top-key",
@@ -103,6 +107,7 @@ def test_selection_order(monkeypatch, tmp_path):
         "unknown-source",
         "unknown-model-key",
         "missing-model-key",
+        "reserved-name",
     ],
 )
 def test_bad_input_names_the_key_and_what_is_allowed(tmp_path, body, expected):

@@ -11,15 +11,24 @@ from stacks.config import load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.nag import acknowledge, add_nag_checks
 from tests.stacks.synth import config_from, synthesize
+from tests.stacks.test_api_stack import CONFIG as API_CONFIG
+from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
 from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
+from tests.stacks.test_training_stack import training_config
 
-# Shipped configs plus one with every hosting type of every source, in two partitions' worth of regions.
+# The shipped configs, and configs that exercise every source, hosting type and API option.
 CONFIGS = {
     "dev": lambda: load_config(CONFIG_DIR / "dev.yaml"),
     "prod": lambda: load_config(CONFIG_DIR / "prod.yaml"),
-    "all-sources": lambda: config_from(
+    "all-hf-hosting": lambda: config_from(
         {"environment": "hf", "region": "eu-west-1", "models": HUGGINGFACE_MODELS}
     ),
+    # SageMaker and Bedrock models behind the API with keys, a created guardrail and an inference profile.
+    "api-bedrock": lambda: config_from(API_CONFIG),
+    # Training models: two share a dataset (one Glue job), built-in and script mode, every hosting type.
+    "training": training_config,
+    # Autopilot models: tuning mode on real-time, ensembling on serverless, auto mode on async.
+    "autopilot": lambda: config_from(AUTOPILOT_CONFIG),
 }
 
 # The one place cfn-lint findings are ignored, each with its reason.

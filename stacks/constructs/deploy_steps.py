@@ -1,0 +1,303 @@
+"""Deploy a model to its endpoint through the deploy Lambda, then wait until it is InService.
+
+Reused by every pipeline that makes an endpoint at run time (training, Autopilot).
+"""
+
+import math
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.config.hosting import AsyncHosting
+from stacks.constructs.endpoint_alarms import RollbackAlarms
+from stacks.constructs.execution_role import ExecutionRole
+from stacks.constructs.hosting_settings import (
+    async_inference_config,
+    deployment_config,
+    production_variant,
+    uses_kms_storage,
+)
+from stacks.constructs.lambda_function import MlKitFunction, dependencies_layer
+from stacks.constructs.model_endpoint import AsyncResults
+from stacks.nag import acknowledge_wildcard
+
+RETRYABLE_DEPLOY_ERRORS = ["EndpointBusy", "SageMakerUnavailable"]
+# What lambdas/shared/endpoints.py calls (tags on create need AddTags).
+DEPLOY_ACTIONS = [
+    "CreateModel",
+    "DescribeModel",
+    "CreateEndpointConfig",
+    "DescribeEndpointConfig",
+    "CreateEndpoint",
+    "UpdateEndpoint",
+    "DescribeEndpoint",
+    "DeleteEndpoint",
+    "AddTags",
+]
+# Endpoint creation (instances, image pull) takes up to ~30 min beyond the update's own bound.
+CREATION_MARGIN_SECONDS = 1800
+
+
+class DeploySteps(Construct):
+    """States that deploy the containers found in the state and wait for the endpoint.
+
+    Input: the state holds, at ``containers_path`` (default ``$.containers``), a list of SageMaker
+    ContainerDefinitions (``Image``, ``ModelDataUrl``, ``Environment``), called in order.
+
+    States (``chain`` starts at "Deploy endpoint" and ends at "Endpoint in service", a Pass that
+    callers continue from, e.g. ``.next(sfn.Succeed(...))``):
+      Deploy endpoint (the deploy Lambda; answer at ``$.deploy``; retries EndpointBusy and
+      SageMakerUnavailable) → Already in service? (unchanged and InService: done) → Start polling
+      (``$.deploy_wait.polls`` = 0) → Wait → Describe endpoint (``$.endpoint``) → Endpoint status?:
+      InService on the new config → Endpoint in service; InService on another config → Fail
+      (rolled back); Failed → Fail with SageMaker's FailureReason; ``max_polls`` reached → Fail;
+      otherwise Count poll → Wait.
+
+    Props:
+      endpoint_name: the endpoint's stable name, e.g. ``mlkit-<env>-<model>``.
+      model_label: the config's model name (tags; async prefixes).
+      hosting: the config's hosting entry; the Lambda's event is built from hosting_settings.
+      execution_role: the role the SageMaker model runs as, the only role the Lambda may pass.
+        Gets this endpoint's log group (and for async hosting its result prefixes and topics);
+        the caller grants image pulls and model artifact reads.
+      key: the data key (endpoint storage, async results).
+      artifacts_bucket: where async results go.
+      containers_path: default ``$.containers``.
+      poll_seconds: default 30, between DescribeEndpoint calls.
+      max_polls: default: the blue/green bound plus 30 minutes of creation, in polls.
+
+    Exposes ``chain``, ``function`` (the MlKitFunction), ``alarms`` (RollbackAlarms, whose literal
+    names the deployment config lists) and ``async_results`` (AsyncResults, or None).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        model_label: str,
+        hosting,
+        execution_role: ExecutionRole,
+        key: kms.IKey,
+        artifacts_bucket: s3.IBucket,
+        containers_path: str = "$.containers",
+        poll_seconds: int = 30,
+        max_polls: int | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.endpoint_name = endpoint_name
+        self.hosting = hosting
+        self.alarms = RollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint_name=endpoint_name,
+            latency_ms=hosting.updates.rollback_latency_ms,
+        )
+        execution_role.allow_logs(f"/aws/sagemaker/Endpoints/{endpoint_name}")
+        self.async_results = None
+        if isinstance(hosting, AsyncHosting):
+            self.async_results = self._async_results(model_label, key, artifacts_bucket, execution_role)
+        self.function = self._function(execution_role.role, key)
+        event = self._deploy_event(model_label, execution_role.role, key, containers_path)
+        if max_polls is None:
+            bound = deployment_config(hosting, [])["BlueGreenUpdatePolicy"][
+                "MaximumExecutionTimeoutInSeconds"
+            ]
+            max_polls = math.ceil((bound + CREATION_MARGIN_SECONDS) / poll_seconds)
+        self.chain = self._states(event, poll_seconds, max_polls)
+
+    def _async_results(self, model_label, key, bucket, execution_role: ExecutionRole) -> AsyncResults:
+        results = AsyncResults(self, "AsyncResults", model_label=model_label, key=key, bucket=bucket)
+        execution_role.allow_prefixes(
+            bucket, read=[results.input_prefix], write=[results.output_prefix, results.failure_prefix]
+        )
+        execution_role.allow_key_use(key)
+        execution_role.policy.add_statements(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                resources=[results.success_topic.topic_arn, results.error_topic.topic_arn],
+            )
+        )
+        return results
+
+    def _function(self, model_role: iam.IRole, key: kms.IKey) -> MlKitFunction:
+        stack = cdk.Stack.of(self)
+        layer = stack.node.try_find_child("DependenciesLayer") or dependencies_layer(stack)
+        function = MlKitFunction(
+            self,
+            "DeployFunction",
+            handler="deploy.handler",
+            description=f"Creates or updates the SageMaker endpoint {self.endpoint_name}",
+            layer=layer,
+            timeout_seconds=60,
+        )
+        name = self.endpoint_name.lower()  # SageMaker ARNs carry lower-cased names
+
+        def arn(kind: str, resource_name: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=kind, resource_name=resource_name)
+
+        versioned = [arn("model", f"{name}-*"), arn("endpoint-config", f"{name}-*")]
+        policy = iam.Policy(self, "DeployPolicy", roles=[function.role])
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=[f"sagemaker:{action}" for action in DEPLOY_ACTIONS],
+                resources=[arn("endpoint", name), *versioned],
+            ),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[model_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+        )
+        if uses_kms_storage(self.hosting):
+            # SageMaker creates grants on the key, as the caller, for the endpoint's storage volumes.
+            policy.add_statements(
+                iam.PolicyStatement(
+                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    resources=[key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+        for resource in versioned:
+            acknowledge_wildcard(
+                policy,
+                resource,
+                "Models and endpoint configs are versioned by a content hash appended to this "
+                "endpoint's name at deploy time; the grant covers this endpoint's versions only.",
+            )
+        return function
+
+    def _deploy_event(
+        self, model_label: str, model_role: iam.IRole, key: kms.IKey, containers_path: str
+    ) -> dict:
+        variant = {k: v for k, v in production_variant(self.hosting).items() if k != "VariantName"}
+        event = {
+            "endpoint_name": self.endpoint_name,
+            "execution_role_arn": model_role.role_arn,
+            "containers": sfn.JsonPath.list_at(containers_path),
+            "variant": variant,
+            "deployment_config": deployment_config(self.hosting, self.alarms.alarm_names),
+            "tags": {"project": "mlkit", "model": model_label},
+        }
+        if uses_kms_storage(self.hosting):
+            event["kms_key_arn"] = key.key_arn
+        if self.async_results:
+            results = self.async_results
+            event["async_config"] = async_inference_config(
+                self.hosting,
+                output_path=results.location(results.output_prefix),
+                failure_path=results.location(results.failure_prefix),
+                kms_key_arn=key.key_arn,
+                success_topic_arn=results.success_topic.topic_arn,
+                error_topic_arn=results.error_topic.topic_arn,
+            )
+        return event
+
+    def _states(self, event: dict, poll_seconds: int, max_polls: int) -> sfn.Chain:
+        deploy = tasks.LambdaInvoke(
+            self,
+            "Deploy endpoint",
+            lambda_function=self.function.function,
+            payload=sfn.TaskInput.from_object(event),
+            payload_response_only=True,
+            result_path="$.deploy",
+        )
+        # The Lambda task grants the state machine `<function>:*` (versions and aliases) too.
+        acknowledge_wildcard(
+            cdk.Stack.of(self),
+            f"{self.function.function.function_arn}:*",
+            "Step Functions' Lambda task grants the deploy function's versions and aliases; "
+            "the wildcard names this one function only.",
+        )
+        deploy.add_retry(
+            errors=RETRYABLE_DEPLOY_ERRORS,
+            interval=cdk.Duration.seconds(30),
+            backoff_rate=1.5,
+            max_attempts=10,
+        )
+        in_service = sfn.Pass(self, "Endpoint in service")
+        wait = sfn.Wait(
+            self, "Wait for endpoint", time=sfn.WaitTime.duration(cdk.Duration.seconds(poll_seconds))
+        )
+        describe = self._describe()
+        count = sfn.Pass(
+            self,
+            "Count poll",
+            parameters={"polls.$": "States.MathAdd($.deploy_wait.polls, 1)"},
+            result_path="$.deploy_wait",
+        ).next(wait)
+        wait.next(describe)
+        describe.next(self._status_choice(in_service, count, max_polls))
+        start_polling = sfn.Pass(
+            self, "Start polling", parameters={"polls": 0}, result_path="$.deploy_wait"
+        ).next(wait)
+        already = sfn.Condition.and_(
+            sfn.Condition.string_equals("$.deploy.action", "unchanged"),
+            sfn.Condition.string_equals("$.deploy.endpoint_status", "InService"),
+        )
+        choice = sfn.Choice(self, "Already in service?").when(already, in_service).otherwise(start_polling)
+        deploy.next(choice)
+        return sfn.Chain.custom(deploy, [in_service], in_service)
+
+    def _describe(self) -> tasks.CallAwsService:
+        stack = cdk.Stack.of(self)
+        describe = tasks.CallAwsService(
+            self,
+            "Describe endpoint",
+            service="sagemaker",
+            action="describeEndpoint",
+            parameters={"EndpointName": self.endpoint_name},
+            iam_action="sagemaker:DescribeEndpoint",
+            iam_resources=[
+                stack.format_arn(
+                    service="sagemaker", resource="endpoint", resource_name=self.endpoint_name.lower()
+                )
+            ],
+            result_path="$.endpoint",
+        )
+        describe.add_retry(
+            errors=["SageMaker.ThrottlingException", "SageMaker.AmazonSageMakerException"],
+            interval=cdk.Duration.seconds(10),
+            max_attempts=3,
+        )
+        return describe
+
+    def _status_choice(self, in_service: sfn.IChainable, count: sfn.IChainable, max_polls: int) -> sfn.Choice:
+        status = "$.endpoint.EndpointStatus"
+        new_config = sfn.Condition.string_equals_json_path(
+            "$.endpoint.EndpointConfigName", "$.deploy.endpoint_config_name"
+        )
+        failed = sfn.Fail(
+            self,
+            "Endpoint failed",
+            error="EndpointFailed",
+            cause_path=sfn.JsonPath.string_at("$.endpoint.FailureReason"),
+        )
+        rolled_back = sfn.Fail(
+            self,
+            "Deployment rolled back",
+            error="DeploymentRolledBack",
+            cause="The endpoint is InService on its previous config: a rollback alarm fired while the new "
+            "model was baking, so SageMaker kept the old one. See the endpoint's alarms and logs.",
+        )
+        timed_out = sfn.Fail(
+            self,
+            "Endpoint wait timed out",
+            error="EndpointWaitTimedOut",
+            cause=f"{self.endpoint_name} did not reach InService within {max_polls} polls.",
+        )
+        in_service_now = sfn.Condition.string_equals(status, "InService")
+        return (
+            sfn.Choice(self, "Endpoint status?")
+            .when(sfn.Condition.and_(in_service_now, new_config), in_service)
+            .when(in_service_now, rolled_back)
+            .when(sfn.Condition.string_equals(status, "Failed"), failed)
+            .when(sfn.Condition.number_greater_than_equals("$.deploy_wait.polls", max_polls), timed_out)
+            .otherwise(count)
+        )

@@ -1,0 +1,157 @@
+"""mlkit's Lambdas: one code asset (lambdas/), a Powertools layer bundled without Docker, least privilege."""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDAS = ROOT / "lambdas"
+REQUIREMENTS = LAMBDAS / "requirements.txt"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+CACHE = ROOT / ".cache" / "lambda-layers"
+
+
+@jsii.implements(cdk.ILocalBundling)
+class PipInstallLayer:
+    """Bundles lambdas/requirements.txt into a layer with pip, on this machine (no Docker).
+
+    Powertools is pure Python, so a wheel install for the Lambda's Python version is portable.
+    The install is cached under .cache/ by the requirements' hash; later synths copy it.
+    """
+
+    def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:
+        shutil.copytree(self.installed(), Path(output_dir) / "python", dirs_exist_ok=True)
+        return True
+
+    @staticmethod
+    def installed() -> Path:
+        digest = hashlib.sha256(REQUIREMENTS.read_bytes() + RUNTIME.name.encode()).hexdigest()[:16]
+        target = CACHE / digest / "python"
+        if not target.exists():
+            staging = CACHE / f"{digest}.partial"
+            shutil.rmtree(staging, ignore_errors=True)
+            version = RUNTIME.name.removeprefix("python")
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "-r",
+                    str(REQUIREMENTS),
+                    "--target",
+                    str(staging),
+                    "--only-binary=:all:",
+                    "--python-version",
+                    version,
+                    "--implementation",
+                    "cp",
+                    "--platform",
+                    "manylinux2014_aarch64",
+                ],
+                check=True,
+            )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging.rename(target)
+        return target
+
+
+def dependencies_layer(scope: Construct) -> lambda_.LayerVersion:
+    """One layer per stack with the Lambdas' pinned dependencies (Powertools)."""
+    return lambda_.LayerVersion(
+        scope,
+        "DependenciesLayer",
+        code=lambda_.Code.from_asset(
+            str(LAMBDAS),
+            asset_hash=hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(),
+            asset_hash_type=cdk.AssetHashType.CUSTOM,
+            bundling=cdk.BundlingOptions(
+                image=cdk.DockerImage.from_registry("unused-local-bundling"), local=PipInstallLayer()
+            ),
+        ),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[lambda_.Architecture.ARM_64],
+        description="mlkit Lambda dependencies: "
+        + ", ".join(
+            line for line in REQUIREMENTS.read_text().splitlines() if line and not line.startswith("#")
+        ),
+    )
+
+
+class MlKitFunction(Construct):
+    """A Lambda from the shared lambdas/ asset: handler ``module.handler``, its own role and log group.
+
+    ``environment`` (default none) adds variables; ``timeout_seconds`` defaults to 30 and
+    ``memory_mb`` to 512. The role starts with only its log group; callers add grants.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str] | None = None,
+        timeout_seconds: int = 30,
+        memory_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            description=description,
+            role=self.role,
+            layers=[layer],
+            code=lambda_.Code.from_asset(str(LAMBDAS), exclude=["requirements.txt", "**/__pycache__"]),
+            environment={"POWERTOOLS_METRICS_NAMESPACE": "mlkit", **(environment or {})},
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            memory_size=memory_mb,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+        )
+        # Its own log group only, instead of the AWSLambdaBasicExecutionRole managed policy.
+        self.log_group.grant_write(self.role)
+        self._trace()
+
+    def _trace(self) -> None:
+        """Active X-Ray tracing, its grant kept apart so the acknowledgement covers nothing else."""
+        function: lambda_.CfnFunction = self.function.node.default_child
+        function.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+        tracing = iam.Policy(
+            self,
+            "Tracing",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]
+                ),
+            ],
+        )
+        acknowledge(
+            tracing,
+            "IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords support no "
+            "resource-level permissions; this policy holds nothing else.",
+        )

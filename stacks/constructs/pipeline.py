@@ -1,0 +1,129 @@
+"""Pieces every dataset-driven pipeline (training, Autopilot) shares: its state machine, its
+"prepare data?" step, its trigger, and unique job names.
+
+A dataset's Glue job runs once per upload (the dataset stack's own state machine), which then
+puts a "Dataset Prepared" event on the default bus; every on_upload model of that dataset starts
+from it. A manual run (``{"prepare": true}``) runs the Glue job inside the model's own pipeline,
+which puts no such event, so it never starts the other models of the dataset, nor itself again.
+"""
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+DATASET_EVENT_SOURCE = "mlkit.dataset"
+DATASET_PREPARED = "Dataset Prepared"
+
+
+def unique_name(prefix: str) -> str:
+    """A JSONPath intrinsic giving ``<prefix>-<12 hex digits>``, new on every evaluation.
+
+    Twelve random hex digits (48 bits) keep ``mlkit-<env>-<model>-…`` within SageMaker's 63
+    characters (a whole UUID would not fit); IAM scopes jobs by ``<prefix>-*``.
+    """
+    uuid_part = "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), {})"
+    return f"States.Format('{prefix}-{{}}{{}}', {uuid_part.format(0)}, {uuid_part.format(1)})"
+
+
+def dataset_prepared_pattern(*, environment_name: str, dataset: str) -> events.EventPattern:
+    """The event the dataset stack puts when its Glue job has curated a new upload."""
+    return events.EventPattern(
+        source=[DATASET_EVENT_SOURCE],
+        detail_type=[DATASET_PREPARED],
+        detail={"environment": [environment_name], "dataset": [dataset]},
+    )
+
+
+def start_when_dataset_prepared(
+    scope: Construct,
+    construct_id: str,
+    *,
+    state_machine: sfn.IStateMachine,
+    environment_name: str,
+    dataset: str,
+) -> events.Rule:
+    """A rule that starts ``state_machine`` with ``{"prepare": false, "dataset_run": <detail>}``."""
+    return events.Rule(
+        scope,
+        construct_id,
+        description=f"Start {cdk.Names.unique_id(state_machine)} when dataset {dataset} is prepared",
+        event_pattern=dataset_prepared_pattern(environment_name=environment_name, dataset=dataset),
+        targets=[
+            targets.SfnStateMachine(
+                state_machine,
+                input=events.RuleTargetInput.from_object(
+                    {"prepare": False, "dataset_run": events.EventField.from_path("$.detail")}
+                ),
+            )
+        ],
+    )
+
+
+def prepare_step(scope: Construct, *, glue_job_name: str, next_step: sfn.IChainable) -> sfn.Choice:
+    """Choice "Prepare data?": with ``{"prepare": true}`` in the input, run the dataset's Glue job
+    (.sync, result at ``$.glue``) before ``next_step``; otherwise go straight to ``next_step``."""
+    run = tasks.GlueStartJobRun(
+        scope,
+        "Run Glue job",
+        glue_job_name=glue_job_name,
+        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+        result_path="$.glue",
+        result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
+    )
+    requested = sfn.Condition.and_(
+        sfn.Condition.is_present("$.prepare"), sfn.Condition.boolean_equals("$.prepare", True)
+    )
+    return sfn.Choice(scope, "Prepare data?").when(requested, run.next(next_step)).otherwise(next_step)
+
+
+class PipelineStateMachine(Construct):
+    """A state machine with execution logging (level ALL) and X-Ray tracing on.
+
+    ``timeout`` (default 12 hours) bounds a whole run. Exposes ``state_machine`` and ``log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        state_machine_name: str,
+        definition: sfn.IChainable,
+        timeout: cdk.Duration | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=timeout or cdk.Duration.hours(12),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
+            "IAM5[Resource::*]",
+            "X-Ray trace writes and CloudWatch Logs delivery setup (logs:CreateLogDelivery and related) "
+            "have no resource-level permissions; every other grant of this role names its resource.",
+        )
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.state_machine.role

@@ -1,0 +1,216 @@
+"""The training pipeline's own states: train (SageMaker, .sync), gate on a metric, register."""
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.config import TrainingModel
+from stacks.constructs.pipeline import unique_name
+
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN_SCRIPT = ROOT / "jobs" / "training" / "train.py"
+CACHE = ROOT / ".cache" / "training-source"
+CSV = "text/csv"
+
+
+def source_tarball() -> Path:
+    """jobs/training/train.py as sourcedir.tar.gz, byte-for-byte reproducible (a stable asset hash).
+
+    SageMaker's script mode unpacks its source with tarfile, so a zip asset would not do.
+    """
+    script = TRAIN_SCRIPT.read_bytes()
+    target = CACHE / hashlib.sha256(script).hexdigest()[:16] / "sourcedir.tar.gz"
+    if not target.exists():
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo("train.py")
+            info.size, info.mode, info.mtime = len(script), 0o644, 0
+            archive.addfile(info, io.BytesIO(script))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
+    return target
+
+
+def metric_definitions(model: TrainingModel) -> list[dict[str, str]]:
+    """Script mode prints `validation-auc:0.83`; SageMaker reads it back as validation:auc."""
+    names = str(model.hyperparameters.get("eval_metric", "")).split(",")
+    return [
+        {"Name": f"{channel}:{name}", "Regex": f"{channel}-{name}:([-+0-9.eE]+)"}
+        for channel in ("train", "validation")
+        for name in names
+        if name
+    ]
+
+
+def hyperparameters(model: TrainingModel, source_url: str | None, region: str) -> dict[str, str]:
+    """Built-in: strings as given. Script mode: JSON-encoded, as the sagemaker SDK sends them."""
+    if source_url is None:
+        return {key: str(value) for key, value in model.hyperparameters.items()}
+    values = {
+        **model.hyperparameters,
+        "sagemaker_program": TRAIN_SCRIPT.name,
+        "sagemaker_submit_directory": source_url,
+        "sagemaker_region": region,
+    }
+    return {key: json.dumps(value) for key, value in values.items()}
+
+
+def training_job_state(
+    scope: Construct,
+    *,
+    job_prefix: str,
+    model_label: str,
+    model: TrainingModel,
+    image: str,
+    role_arn: str,
+    key_arn: str,
+    train_url: str,
+    validation_url: str,
+    output_url: str,
+    source_url: str | None,
+) -> sfn.CustomState:
+    """CreateTrainingJob (.sync) as raw ASL, so its IAM is this stack's own prefix-scoped policy
+    rather than the task construct's grant on every training job in the account."""
+    algorithm = {"TrainingImage": image, "TrainingInputMode": "File"}
+    if source_url:
+        algorithm["MetricDefinitions"] = metric_definitions(model)
+    channels = [
+        {
+            "ChannelName": name,
+            "ContentType": CSV,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": url,
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+        for name, url in (("train", train_url), ("validation", validation_url))
+    ]
+    parameters = {
+        "TrainingJobName.$": unique_name(job_prefix),
+        "RoleArn": role_arn,
+        "AlgorithmSpecification": algorithm,
+        "HyperParameters": hyperparameters(model, source_url, cdk.Stack.of(scope).region),
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": output_url, "KmsKeyId": key_arn},
+        "ResourceConfig": {
+            "InstanceType": model.instance_type,
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 30,
+            "VolumeKmsKeyId": key_arn,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": model.max_runtime},
+        # The built-in algorithm needs no network; script mode fetches its source from S3.
+        "EnableNetworkIsolation": source_url is None,
+        "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
+    }
+    state = sfn.CustomState(
+        scope,
+        "Train model",
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createTrainingJob.sync",
+            "Parameters": parameters,
+            "ResultPath": "$.training",
+        },
+    )
+    state.add_retry(
+        errors=["SageMaker.AmazonSageMakerException"], interval=cdk.Duration.seconds(30), max_attempts=3
+    )
+    return state
+
+
+def gate_states(scope: Construct, *, model: TrainingModel, on_pass: sfn.IChainable) -> sfn.IChainable:
+    """Read the metric from FinalMetricDataList and compare it with the threshold.
+
+    A missing metric or a value on the wrong side of the threshold ends in a Fail state with the
+    reason; only a pass continues to ``on_pass``.
+    """
+    metric, threshold = model.metric, model.threshold
+    read = sfn.Pass(
+        scope,
+        "Read metric",
+        parameters={"values.$": f"$.training.FinalMetricDataList[?(@.MetricName == '{metric}')].Value"},
+        result_path="$.gate",
+    )
+    pick = sfn.Pass(
+        scope,
+        "Pick metric",
+        parameters={
+            "metric": metric,
+            "threshold": threshold,
+            "value.$": "States.ArrayGetItem($.gate.values, 0)",
+        },
+        result_path="$.gate",
+    )
+    missing = sfn.Fail(
+        scope,
+        "Metric missing",
+        error="MetricMissing",
+        cause=f"The training job reported no {metric}: check hyperparameters.eval_metric and the job's logs.",
+    )
+    side = "above" if model.gate_lower_is_better else "below"
+    failed = sfn.Fail(
+        scope,
+        "Gate failed",
+        error="GateFailed",
+        cause_path=sfn.JsonPath.format(
+            f"{metric} = {{}} is {side} the threshold {threshold}: the model is not registered or deployed.",
+            sfn.JsonPath.string_at("$.gate.value"),
+        ),
+    )
+    compare = (
+        sfn.Condition.number_less_than_equals
+        if model.gate_lower_is_better
+        else (sfn.Condition.number_greater_than_equals)
+    )
+    gate = (
+        sfn.Choice(scope, "Gate passed?").when(compare("$.gate.value", threshold), on_pass).otherwise(failed)
+    )
+    reported = (
+        sfn.Choice(scope, "Metric reported?")
+        .when(sfn.Condition.is_present("$.gate.values[0]"), pick.next(gate))
+        .otherwise(missing)
+    )
+    return read.next(reported)
+
+
+def register_state(
+    scope: Construct, *, group_name: str, package_resources: list[str], container: dict, metric: str
+) -> tasks.CallAwsService:
+    """CreateModelPackage in the model's group, approved (it passed the gate), with its lineage."""
+    return tasks.CallAwsService(
+        scope,
+        "Register model package",
+        service="sagemaker",
+        action="createModelPackage",
+        iam_action="sagemaker:CreateModelPackage",
+        iam_resources=package_resources,
+        parameters={
+            "ModelPackageGroupName": group_name,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageDescription.$": "States.Format('Trained by {}; {} = {}', "
+            f"$.training.TrainingJobName, '{metric}', $.gate.value)",
+            "InferenceSpecification": {
+                "Containers": [container],
+                "SupportedContentTypes": [CSV],
+                "SupportedResponseMIMETypes": [CSV],
+            },
+            "CustomerMetadataProperties": {
+                "training_job.$": "$.training.TrainingJobName",
+                "metric": metric,
+                "metric_value.$": "States.Format('{}', $.gate.value)",
+            },
+        },
+        result_path="$.package",
+    )

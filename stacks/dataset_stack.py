@@ -1,0 +1,152 @@
+"""One dataset shared by training and Autopilot models: its Glue job runs once per upload."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.constructs.glue_prepare_job import GluePrepareJob, allow_glue_log_encryption, job_arguments
+from stacks.constructs.pipeline import DATASET_EVENT_SOURCE, DATASET_PREPARED, PipelineStateMachine
+
+# Under curated/<dataset>/, as jobs/glue/transform.py writes them (a test keeps the two in step).
+CURATED_OUTPUTS = {
+    "xgboost_train": "xgboost/train/",
+    "xgboost_validation": "xgboost/validation/",
+    "autopilot": "autopilot/",
+    "parquet": "parquet/",
+    "schema": "metadata/schema.json",
+}
+
+
+class DatasetStack(cdk.Stack):
+    """``mlkit-<env>-dataset-<dataset>``: the dataset's Glue job and the pipeline that runs it.
+
+    An upload under ``<raw bucket>/<dataset>/`` starts the "prepare" state machine, which runs the
+    Glue job and then puts a "Dataset Prepared" event (source ``mlkit.dataset``) on the default bus;
+    every on_upload model of the dataset starts from that event (see constructs/pipeline.py).
+
+    ``model`` is the first model using the dataset: its target, column types, features and
+    validation fraction become the job's default arguments. ``key`` must be the data stack's own
+    ``kms.Key`` (its policy gains CloudWatch Logs' use for Glue log groups). ``workers``
+    (default 2) bounds the Glue fleet.
+    Exposes ``glue_job_name`` (literal), ``curated_prefixes`` (kind → key prefix in the curated
+    bucket) and ``state_machine``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment_name: str,
+        dataset: str,
+        model,
+        key: kms.Key,
+        bucket_names: dict[str, str],
+        database_name: str,
+        workers: int = 2,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.dataset = dataset
+        self.glue_job_name = f"mlkit-{environment_name}-prepare-{dataset}"
+        self.curated_prefixes = {kind: f"{dataset}/{path}" for kind, path in CURATED_OUTPUTS.items()}
+        raw = s3.Bucket.from_bucket_name(self, "Raw", bucket_names["raw"])
+        curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])
+        table = dataset.replace("-", "_")
+        allow_glue_log_encryption(key)
+        self.job = GluePrepareJob(
+            self,
+            "GlueJob",
+            job_name=self.glue_job_name,
+            dataset=dataset,
+            key=key,
+            raw_bucket=raw,
+            curated_bucket=curated,
+            database=database_name,
+            table=table,
+            arguments=job_arguments(
+                dataset=dataset,
+                raw_bucket=bucket_names["raw"],
+                curated_bucket=bucket_names["curated"],
+                database=database_name,
+                table=table,
+                model=model,
+            ),
+            workers=workers,
+        )
+        pipeline = PipelineStateMachine(
+            self,
+            "Prepare",
+            state_machine_name=f"mlkit-{environment_name}-dataset-{dataset}",
+            definition=self._definition(environment_name),
+            timeout=cdk.Duration.hours(3),
+        )
+        self.state_machine = pipeline.state_machine
+        self._upload_rule(bucket_names["raw"])
+        cdk.CfnOutput(self, "GlueJobName", value=self.glue_job_name)
+        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _definition(self, environment_name: str) -> sfn.IChainable:
+        run = tasks.GlueStartJobRun(
+            self,
+            "Run Glue job",
+            glue_job_name=self.glue_job_name,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_path="$.glue",
+            result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
+        )
+        run.add_retry(
+            errors=["Glue.ConcurrentRunsExceededException", "Glue.ThrottlingException"],
+            interval=cdk.Duration.minutes(1),
+            backoff_rate=2,
+            max_attempts=5,
+        )
+        announce = tasks.EventBridgePutEvents(
+            self,
+            "Announce dataset prepared",
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    source=DATASET_EVENT_SOURCE,
+                    detail_type=DATASET_PREPARED,
+                    detail=sfn.TaskInput.from_object(
+                        {
+                            "environment": environment_name,
+                            "dataset": self.dataset,
+                            "glue_job_name": self.glue_job_name,
+                            "glue_job_run_id": sfn.JsonPath.string_at("$.glue.JobRunId"),
+                            "curated_prefix": f"{self.dataset}/",
+                        }
+                    ),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        return run.next(announce).next(sfn.Succeed(self, "Prepared"))
+
+    def _upload_rule(self, raw_bucket_name: str) -> events.Rule:
+        return events.Rule(
+            self,
+            "OnUpload",
+            description=f"Prepare dataset {self.dataset} when an object lands under raw/{self.dataset}/",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [raw_bucket_name]},
+                    "object": {"key": [{"prefix": f"{self.dataset}/"}]},
+                },
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine,
+                    input=events.RuleTargetInput.from_object(
+                        {"upload": events.EventField.from_path("$.detail.object.key")}
+                    ),
+                )
+            ],
+        )
