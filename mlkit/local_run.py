@@ -13,16 +13,18 @@ import boto3
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.report import FAILED, Report, StepFailed
+from mlkit.route_checks import check_routes
 from stacks.config import ConfigError, load_config, select_config_path
 
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
-CDK_OUTPUT = "cdk.local.out"
 
 
 def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
     """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr."""
     log_path = ROOT / ".cache" / log_name
-    command = ["npx", "--no-install", "cdk", *arguments, "--output", CDK_OUTPUT]
+    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
+    port = environment["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
+    command = ["npx", "--no-install", "cdk", *arguments, "--output", f".cache/cdk.out-{port}"]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -68,6 +70,7 @@ def verify(report: Report, emulator: Emulator, config) -> None:
         )
     with report.step("data", "versioning, policies, logging, Glue"):
         raise not_emulated_data_parts()
+    check_routes(report, config, clients, emulator)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,8 @@ registry once, at import, like a cold start).
 import base64
 import json
 import os
-from dataclasses import dataclass
+
+from mlkit.api_event import LambdaContext, rest_event  # noqa: F401  (re-exported for the tests)
 
 BUCKET = "mlkit-test-data"
 REGISTRY = {
@@ -44,39 +45,6 @@ MAX_BODY_BYTES = 4096
 
 os.environ["MODEL_REGISTRY"] = json.dumps(REGISTRY)
 os.environ["MAX_BODY_BYTES"] = str(MAX_BODY_BYTES)
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "mlkit-router"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:mlkit-router"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-
-
-def rest_event(method: str, path: str, body: str | bytes | None = None, headers: dict | None = None) -> dict:
-    """A REST API (v1) proxy event; bytes bodies arrive base64-encoded, as with binary media types."""
-    is_base64 = isinstance(body, bytes)
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers or {},
-        "multiValueHeaders": {key: [value] for key, value in (headers or {}).items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "requestId": "req-1",
-            "stage": "prod",
-            "httpMethod": method,
-            "path": f"/prod{path}",
-            "resourcePath": path,
-        },
-        "body": base64.b64encode(body).decode() if is_base64 else body,
-        "isBase64Encoded": is_base64,
-    }
 
 
 def invoke_event(

@@ -47,6 +47,17 @@ def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
     assert re.search(r"^total \d+\.\ds, 0 failed$", local_run.stdout, re.M)
 
 
+def test_local_run_calls_every_model_through_the_deployed_router(local_run):
+    assert row(local_run.stdout, "api", "router loads the deployed registry") == OK
+    assert "GET /models lists 4 models" in local_run.stdout
+    assert row(local_run.stdout, "sentiment", "endpoint InService") == OK
+    assert row(local_run.stdout, "sentiment", "route answers") == OK
+    assert row(local_run.stdout, "sentiment", "model output") == NOT_EMULATED
+    assert row(local_run.stdout, "chat", "route registered") == OK
+    # Never "passed" for what moto cannot run.
+    assert row(local_run.stdout, "chat", "Converse, guardrail") == NOT_EMULATED
+
+
 def test_local_run_stops_the_emulator_it_started(local_run):
     port = int(re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1))
     with socket.socket() as probe:
