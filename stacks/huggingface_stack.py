@@ -12,8 +12,6 @@ from stacks.constructs.model_endpoint import ModelEndpoint
 from stacks.images import model_image_uri
 from stacks.nag import acknowledge
 
-JSON = "application/json"
-
 
 def secret_reference(stack: cdk.Stack, token_secret: str) -> tuple[str, str]:
     """(ARN to grant, CloudFormation dynamic reference) for a secret given by name or ARN."""
@@ -117,6 +115,3 @@ class HuggingFaceModelStack(cdk.Stack):
                 "SageMaker rejects KmsKeyId on serverless "
                 "endpoint configs (no storage volume is attached); real-time and async use the data key.",
             )
-
-    def registry_entry(self) -> dict:
-        return self.endpoint.registry_entry("huggingface", [JSON])

@@ -20,6 +20,7 @@ from stacks.constructs.hosting_settings import (
     production_variant,
     uses_kms_storage,
 )
+from stacks.registry import async_prefixes
 
 
 class AsyncResults(Construct):
@@ -29,9 +30,9 @@ class AsyncResults(Construct):
         self, scope: Construct, construct_id: str, *, model_label: str, key: kms.IKey, bucket: s3.IBucket
     ):
         super().__init__(scope, construct_id)
-        self.input_prefix = f"async-input/{model_label}/"
-        self.output_prefix = f"async-output/{model_label}/"
-        self.failure_prefix = f"async-failures/{model_label}/"
+        prefixes = async_prefixes(model_label)  # the router writes inputs under the same prefix
+        self.input_prefix, self.output_prefix = prefixes["input"], prefixes["output"]
+        self.failure_prefix = prefixes["failure"]
         self.bucket = bucket
         self.success_topic = sns.Topic(self, "Success", master_key=key, enforce_ssl=True)
         self.error_topic = sns.Topic(self, "Errors", master_key=key, enforce_ssl=True)
@@ -152,17 +153,3 @@ class ModelEndpoint(Construct):
         else:
             return
         target.node.add_dependency(self.endpoint)  # the variant must exist before it is registered
-
-    def registry_entry(self, source: str, content_types: list[str]) -> dict[str, Any]:
-        """What the router needs to call this endpoint."""
-        entry = {
-            "source": source,
-            "endpoint_name": self.endpoint_name,
-            "hosting": self.hosting.type,
-            "content_types": content_types,
-        }
-        if self.async_results:
-            results = self.async_results
-            entry["input_location"] = results.location(results.input_prefix)
-            entry["output_location"] = results.location(results.output_prefix)
-        return entry
