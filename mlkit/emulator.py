@@ -39,7 +39,8 @@ def free_port(preferred: int = PREFERRED_PORT) -> int:
 
 def is_answering(endpoint: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2):
+        # /moto-api/ itself: data.json answers 500 once a Lambda exists (moto looks for Docker).
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):
             return True
     except OSError:
         return False

@@ -11,6 +11,7 @@ import sys
 import boto3
 
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
+from mlkit.custom_model_run import run_custom_models
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.report import FAILED, Report, StepFailed
 from mlkit.route_checks import check_routes
@@ -71,6 +72,7 @@ def verify(report: Report, emulator: Emulator, config) -> None:
     with report.step("data", "versioning, policies, logging, Glue"):
         raise not_emulated_data_parts()
     check_routes(report, config, clients, emulator)
+    run_custom_models(report, config, clients, emulator)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         with report.step("kit", "start emulator") as row:
             emulator.start()
             row.detail = f"{'reused' if emulator.reused else 'started'} {emulator.endpoint}"
+            print(f"    emulator on {emulator.endpoint}", file=sys.stderr, flush=True)
         context = ["-c", f"env={config.environment}", "-c", "emulated=true"]
         deploy(report, emulator, config, context)
         verify(report, emulator, config)

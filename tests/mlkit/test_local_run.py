@@ -2,6 +2,7 @@
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +57,45 @@ def test_local_run_calls_every_model_through_the_deployed_router(local_run):
     assert row(local_run.stdout, "chat", "route registered") == OK
     # Never "passed" for what moto cannot run.
     assert row(local_run.stdout, "chat", "Converse, guardrail") == NOT_EMULATED
+
+
+def test_local_run_trains_deploys_and_serves_the_custom_model(local_run):
+    for step in ("upload sample data", "Glue transform (local Spark)"):
+        assert row(local_run.stdout, "dataset churn", step) == OK
+    for step in (
+        "train (local XGBoost)",
+        "evaluation gate",
+        "deploy Lambda",
+        "route answers real predictions",
+    ):
+        assert row(local_run.stdout, "churn", step) == OK
+    metric, baseline = re.search(
+        r"validation:auc (\d\.\d+) \(baseline (\d\.\d+)\)", local_run.stdout
+    ).groups()
+    assert float(metric) > float(baseline) + 0.1
+    assert row(local_run.stdout, "churn-automl", "AutoML V2 job") == NOT_EMULATED
+
+
+def test_ctrl_c_stops_the_emulator(tmp_path):
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    # Its own process group, as a terminal's foreground job: Ctrl-C reaches the whole group.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlkit.local_run", "--env", "dev"], cwd=ROOT, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "kit: cdk bootstrap" in line:
+            break
+    os.killpg(process.pid, signal.SIGINT)
+    output = "".join(lines) + process.communicate(timeout=60)[0]
+    assert process.returncode == 130, output
+    assert "interrupted: the emulator was stopped" in output
+    port = int(re.search(r"emulator on http://localhost:(\d+)", output).group(1))
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"
 
 
 def test_local_run_stops_the_emulator_it_started(local_run):

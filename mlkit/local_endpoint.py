@@ -1,0 +1,134 @@
+"""A trained model's endpoint in the emulator: the real deploy Lambda, and moto's canned answers.
+
+The deploy event is read from the deployed pipeline itself: the state machine's "Model containers"
+and "Deploy endpoint" states, with their JSONPaths filled in as Step Functions would, from a
+training result whose artifact is the locally packaged model.
+
+moto answers InvokeEndpoint from a queue seeded through its own API; an answer, once given, is
+kept for any identical request. `drain_endpoint_results` empties the queue of answers seeded by
+earlier runs and never taken (a kept emulator), so the next answer is the one this run seeds.
+"""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+from mlkit.checks import stack_outputs
+from mlkit.emulator import ROOT
+from mlkit.report import StepFailed
+
+# State names of stacks/training_stack.py's pipeline.
+CONTAINERS_STATE = "Model containers"
+DEPLOY_STATE = "Deploy endpoint"
+DRAIN_ENDPOINT = "mlkit-local-run-drain"
+MOTO_DEFAULT_BODY = b"body"  # what moto answers once its queue is empty
+MAX_DRAIN = 100
+
+
+def read_path(state: Any, path: str) -> Any:
+    """A plain reference path ($.a.b.c), as Step Functions resolves it in Parameters."""
+    if not path.startswith("$."):
+        raise StepFailed(f"the pipeline uses {path!r}, which this local run cannot resolve")
+    node = state
+    for part in path[2:].split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise StepFailed(f"the pipeline reads {path}, which the local run's state lacks")
+        node = node[part]
+    return node
+
+
+def resolve(template: Any, state: Any) -> Any:
+    """Step Functions' Parameters: every "key.$" becomes "key" with the value at its path."""
+    if isinstance(template, dict):
+        return {
+            key[:-2] if key.endswith(".$") else key: read_path(state, value)
+            if key.endswith(".$")
+            else resolve(value, state)
+            for key, value in template.items()
+        }
+    if isinstance(template, list):
+        return [resolve(item, state) for item in template]
+    return template
+
+
+def pipeline(clients, stack_name: str) -> dict:
+    """DescribeStateMachine of the model stack's pipeline (its StateMachineArn output)."""
+    outputs = stack_outputs(clients("cloudformation"), stack_name)
+    if "StateMachineArn" not in outputs:
+        raise StepFailed(f"{stack_name} has no StateMachineArn output")
+    return clients("stepfunctions").describe_state_machine(stateMachineArn=outputs["StateMachineArn"])
+
+
+def pipeline_definition(clients, stack_name: str) -> dict:
+    return json.loads(pipeline(clients, stack_name)["definition"])
+
+
+def deploy_event(definition: dict, model_data_url: str) -> dict:
+    """The deploy Lambda's event as the pipeline builds it after a training job wrote model_data_url."""
+    states = definition.get("States", {})
+    missing = [name for name in (CONTAINERS_STATE, DEPLOY_STATE) if name not in states]
+    if missing:
+        raise StepFailed(f"the deployed pipeline has no state {missing[0]!r}")
+    state: dict[str, Any] = {"training": {"ModelArtifacts": {"S3ModelArtifacts": model_data_url}}}
+    containers = states[CONTAINERS_STATE]
+    result_path = containers.get("ResultPath", "$")
+    if not result_path.startswith("$.") or "." in result_path[2:]:
+        raise StepFailed(f"{CONTAINERS_STATE!r} writes to {result_path}, which this local run cannot follow")
+    state[result_path[2:]] = resolve(containers["Parameters"], state)
+    return resolve(states[DEPLOY_STATE]["Parameters"], state)
+
+
+def deploy_module(environment: dict[str, str]):
+    """lambdas/deploy.py, its boto3 clients pointed at the emulator."""
+    os.environ.update(environment)
+    if str(ROOT / "lambdas") not in sys.path:
+        sys.path.insert(0, str(ROOT / "lambdas"))
+    from shared.aws import reset_clients
+
+    reset_clients()
+    import deploy
+
+    return deploy
+
+
+def run_deploy(deploy, event: dict, polls: int = 20, interval: float = 0.5) -> tuple[dict, str]:
+    """Call the handler, then poll its status action until the endpoint settles, as the pipeline waits."""
+    answer = deploy.handler(event, None)
+    status = answer["endpoint_status"]
+    for _ in range(polls):
+        if status not in ("Creating", "Updating", "SystemUpdating"):
+            break
+        time.sleep(interval)
+        status = deploy.handler({"action": "status", "endpoint_name": event["endpoint_name"]}, None)[
+            "endpoint_status"
+        ]
+    return answer, status
+
+
+def seed_endpoint_body(endpoint: str, body: str, content_type: str) -> None:
+    """Queue one InvokeEndpoint answer in moto (its /moto-api/static/sagemaker/endpoint-results)."""
+    payload = json.dumps({"results": [{"Body": body, "ContentType": content_type}]}).encode()
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/static/sagemaker/endpoint-results",
+        data=payload,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        if answer.status != 201:
+            raise StepFailed(f"moto refused the seeded endpoint answer ({answer.status})")
+
+
+def drain_endpoint_results(runtime) -> int:
+    """Take every queued answer (unique requests to a scratch endpoint); answers how many there were."""
+    for taken in range(MAX_DRAIN):
+        answer = runtime.invoke_endpoint(
+            EndpointName=DRAIN_ENDPOINT, Body=uuid.uuid4().hex.encode(), ContentType="text/csv"
+        )
+        if answer["Body"].read() == MOTO_DEFAULT_BODY:
+            return taken
+    raise StepFailed(f"moto's InvokeEndpoint queue still holds answers after {MAX_DRAIN} were taken")
