@@ -1,8 +1,8 @@
-"""Synth time of mlkit's default config as a ratio to an empty CDK app, measured in the same run.
+"""Synth time of mlkit as ratios to an empty CDK app (one Stack), all measured in the same run.
 
-Each sample is a fresh process (as `cdk synth` runs the app), so jsii start-up is in both the
-floor and the measurement. Samples alternate between the two to share the machine's state.
-Usage: python benchmarks/synth.py [--repeats 5] [--env dev]
+Each sample is a fresh process, as `cdk synth` runs the app, so jsii start-up is in the floor
+and in every measurement. Samples alternate between cases to share the machine's state.
+Usage: python benchmarks/synth.py [--repeats 5]
 """
 
 import argparse
@@ -15,11 +15,35 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 EMPTY_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'Empty'); app.synth()"
+DATA_STACK_ALONE = """
+import aws_cdk as cdk
+from stacks.config import load_config, select_config_path
+from stacks.data_stack import DataStack
+from stacks.nag import add_nag_checks
+app = cdk.App()
+DataStack(app, "Data", config=load_config(select_config_path(env="dev")))
+add_nag_checks(app)
+app.synth()
+"""
+# What SageMaker images cost a synth with no SageMaker model: validating such a config is the only
+# place stacks.images is reached (imported, never reading its table). Timed after the config model
+# and its region list are loaded, which every synth pays with or without images.
+NO_SAGEMAKER_IMAGES = """
+import sys, time
+from stacks.config import MlKitConfig
+from stacks.config.environment import known_regions
+known_regions()
+assert "stacks.images" not in sys.modules
+started = time.perf_counter()
+MlKitConfig.model_validate({"environment": "b", "region": "us-east-1",
+                            "models": {"chat": {"source": "bedrock", "model_id": "amazon.nova-lite-v1:0"}}})
+print(time.perf_counter() - started)
+"""
 
 
 def time_process(command: list[str], context: dict) -> float:
@@ -35,39 +59,46 @@ def time_process(command: list[str], context: dict) -> float:
         return time.perf_counter() - started
 
 
-def measure(cases: dict[str, tuple[list[str], dict]], repeats: int) -> dict[str, float]:
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeats):
-        for name, (command, context) in cases.items():
-            samples[name].append(time_process(command, context))
-    return {name: statistics.median(values) for name, values in samples.items()}
+def images_cost_seconds() -> float:
+    """In-process seconds that config validation plus stacks.images take for a Bedrock-only config."""
+    output = subprocess.run(
+        [sys.executable, "-c", NO_SAGEMAKER_IMAGES], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    return float(output.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--env", default="dev")
     args = parser.parse_args()
-    feature_flags = json.loads((ROOT / "cdk.json").read_text())["context"]
+    flags = json.loads((ROOT / "cdk.json").read_text())["context"]
     # The built-in template validation rejects a stack with no resources, so the floor runs without it.
-    floor_flags = {**feature_flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
+    floor_flags = {**flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
     cases = {
         "empty app (one Stack)": ([sys.executable, "-c", EMPTY_APP], floor_flags),
-        f"mlkit {args.env} config": ([sys.executable, "app.py"], {**feature_flags, "env": args.env}),
+        "data stack alone": ([sys.executable, "-c", DATA_STACK_ALONE], flags),
+        "dev config (every stack)": ([sys.executable, "app.py"], {**flags, "env": "dev"}),
     }
-    medians = measure(cases, args.repeats)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    images: list[float] = []
+    for _ in range(args.repeats):
+        for name, (command, context) in cases.items():
+            samples[name].append(time_process(command, context))
+        images.append(images_cost_seconds())
+    medians = {name: statistics.median(values) for name, values in samples.items()}
     floor = medians["empty app (one Stack)"]
     lines = [
         "## Synth time",
         "",
-        f"`make bench` (`python benchmarks/synth.py --repeats {args.repeats}`): median of {args.repeats} "
-        "fresh-process synths each, alternating, on this machine.",
+        f"`make bench` (`python benchmarks/synth.py --repeats {args.repeats}`): medians of {args.repeats} "
+        "fresh-process synths per case, alternating, on this machine (2 cores).",
         "",
-        "| app | median synth | ratio to empty app |",
+        "| case | median | ratio to empty app |",
         "|---|---|---|",
+        *(f"| {name} | {seconds:.2f} s | {seconds / floor:.2f}× |" for name, seconds in medians.items()),
+        f"| extra for images in a synth with no SageMaker model (validation reaching `stacks.images`) | "
+        f"{statistics.median(images) * 1000:.1f} ms | {statistics.median(images) / floor:.3f}× |",
     ]
-    for name, seconds in medians.items():
-        lines.append(f"| {name} | {seconds:.2f} s | {seconds / floor:.2f}× |")
     text = "\n".join(lines)
     print(text)
     write_section("synth", text)

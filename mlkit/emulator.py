@@ -146,4 +146,15 @@ def stop_kept_emulator() -> str:
     if not state:
         return "no emulator was left running"
     stop_process(state["pid"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(state["pid"]):
+        time.sleep(0.1)
     return f"stopped the emulator on {state['endpoint']}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
