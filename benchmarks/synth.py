@@ -46,6 +46,20 @@ print(time.perf_counter() - started)
 """
 
 
+# The default config as the Hugging Face issue left it: the data stack, one serverless HF model and the API.
+HUGGINGFACE_CONFIG = """
+environment: bench
+region: us-east-1
+removal: destroy
+models:
+  sentiment:
+    source: huggingface
+    model_id: distilbert/distilbert-base-uncased-finetuned-sst-2-english
+    task: text-classification
+    hosting: {type: serverless, memory_mb: 3072, max_concurrency: 5}
+"""
+
+
 def time_process(command: list[str], context: dict) -> float:
     with tempfile.TemporaryDirectory() as outdir:
         environment = {
@@ -74,10 +88,16 @@ def main() -> None:
     flags = json.loads((ROOT / "cdk.json").read_text())["context"]
     # The built-in template validation rejects a stack with no resources, so the floor runs without it.
     floor_flags = {**flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
+    hf_config = Path(tempfile.mkdtemp()) / "bench.yaml"
+    hf_config.write_text(HUGGINGFACE_CONFIG)
     cases = {
         "empty app (one Stack)": ([sys.executable, "-c", EMPTY_APP], floor_flags),
         "data stack alone": ([sys.executable, "-c", DATA_STACK_ALONE], flags),
-        "dev config (every stack)": ([sys.executable, "app.py"], {**flags, "env": "dev"}),
+        "data + serverless HF model + api": ([sys.executable, "app.py"], {**flags, "config": str(hf_config)}),
+        "dev config (7 stacks: + Bedrock, dataset, training, Autopilot)": (
+            [sys.executable, "app.py"],
+            {**flags, "env": "dev"},
+        ),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     images: list[float] = []
