@@ -89,7 +89,7 @@ class DataStack(cdk.Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             versioned=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_ownership=self._log_bucket_ownership(),
             enforce_ssl=True,
             lifecycle_rules=lifecycle_rules(
                 noncurrent_version_days=config.data.noncurrent_version_days,
@@ -100,6 +100,12 @@ class DataStack(cdk.Stack):
         )
         acknowledge(bucket, "S1", "This is the access-log bucket itself; logging it into itself would loop.")
         return bucket
+
+    def _log_bucket_ownership(self) -> s3.ObjectOwnership:
+        # Log delivery by bucket policy (mlkit's cdk.json) allows ACLs off; an app without that flag
+        # gets CDK's ACL-based delivery, which needs ObjectWriter, rather than a synth error.
+        by_policy = cdk.FeatureFlags.of(self).is_enabled("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy")
+        return s3.ObjectOwnership.BUCKET_OWNER_ENFORCED if by_policy else s3.ObjectOwnership.OBJECT_WRITER
 
     def _outputs(self) -> None:
         values = {

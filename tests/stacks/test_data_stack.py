@@ -163,3 +163,19 @@ def test_every_taggable_resource_carries_config_and_project_tags(retained):
         for resource in retained.resources("data", resource_type).values():
             tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
             assert expected.items() <= tags.items()
+
+
+def test_data_stack_synthesizes_in_an_app_without_mlkits_feature_flags():
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from stacks.data_stack import DataStack
+
+    app = cdk.App()  # no cdk.json context: CDK's ACL-based log delivery
+    stack = DataStack(app, "Embedded", config=config_from(BASE))
+    ownership = [
+        bucket["Properties"]["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        for logical_id, bucket in Template.from_stack(stack).find_resources("AWS::S3::Bucket").items()
+        if logical_id.startswith("AccessLogs")
+    ]
+    assert ownership == ["ObjectWriter"]
