@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.config import MlKitConfig
+from stacks.constructs.bedrock_logging import BedrockInvocationLogging
 from stacks.constructs.secure_bucket import SecureBucket, lifecycle_rules
 from stacks.nag import acknowledge
 
@@ -18,7 +19,8 @@ class DataStack(cdk.Stack):
     constructor arguments. Bucket names are fixed (``mlkit-<env>-<kind>-<account>-<region>``) so
     that other stacks can scope IAM grants to literal ARNs without cross-stack exports.
     ``auto_delete_objects`` (default True) empties buckets on destroy when the config says
-    ``removal: destroy``; the emulator variant turns it off (no Lambda runtime there).
+    ``removal: destroy``; the emulator variant turns it off (no Lambda runtime there), and
+    ``invocation_logging`` (default True: as the config says) likewise.
     """
 
     def __init__(
@@ -28,6 +30,7 @@ class DataStack(cdk.Stack):
         *,
         config: MlKitConfig,
         auto_delete_objects: bool = True,
+        invocation_logging: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -78,6 +81,8 @@ class DataStack(cdk.Stack):
             ),
         )
         database.apply_removal_policy(removal)
+        if config.bedrock.invocation_logging and invocation_logging:
+            BedrockInvocationLogging(self, "BedrockInvocationLogging", bucket=self.log_bucket)
         self._outputs()
 
     def _log_bucket(self, config: MlKitConfig, destroy: bool, auto_delete_objects: bool) -> s3.Bucket:

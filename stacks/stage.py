@@ -49,6 +49,7 @@ class MlKitStage(cdk.Stage):
             description=f"mlkit {config.environment}: KMS key, data buckets, Glue database",
             config=config,
             auto_delete_objects=not emulated,
+            invocation_logging=not emulated,
             **stack_settings,
         )
 

@@ -47,6 +47,14 @@ class ApiSettings(StrictModel):
     max_body_kb: int = Field(default=1024, ge=1, le=6144, description="Largest request body. Default 1024.")
 
 
+class BedrockSettings(StrictModel):
+    invocation_logging: bool = Field(
+        default=False,
+        description="Log every Bedrock prompt and answer of this account and region to the log bucket. "
+        "Bedrock keeps one such setting per account and region. Default off.",
+    )
+
+
 class MlKitConfig(StrictModel):
     """One environment: where it deploys, how data is kept, and the models it serves."""
 
@@ -65,6 +73,7 @@ class MlKitConfig(StrictModel):
     tags: dict[str, str] = Field(default_factory=dict, description="Added to every resource.")
     data: DataSettings = Field(default_factory=DataSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    bedrock: BedrockSettings = Field(default_factory=BedrockSettings)
     models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
 
     @field_validator("account", mode="before")

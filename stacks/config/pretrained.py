@@ -162,7 +162,6 @@ class BedrockModel(StrictModel):
     inference: InferenceDefaults = Field(default_factory=InferenceDefaults)
     limits: InferenceLimits = Field(default_factory=InferenceLimits)
     guardrail: GuardrailSettings | None = None
-    invocation_logging: bool = Field(default=False, description="Log prompts to the log bucket. Default off.")
     profile_regions: list[str] | None = Field(
         default=None, description="Regions an inference profile routes to. Default: the profile's geography."
     )

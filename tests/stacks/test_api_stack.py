@@ -30,6 +30,7 @@ MODELS = {
 CONFIG = {
     "environment": "api",
     "region": "us-east-1",
+    "bedrock": {"invocation_logging": True},
     "api": {"throttle_rate": 20, "throttle_burst": 40, "max_body_kb": 512,
             "api_keys": {"rate": 5, "burst": 10, "quota_per_day": 1000}},
     "models": MODELS,
@@ -178,3 +179,17 @@ def test_global_profile_and_explicit_regions():
     assert "arn:aws:bedrock:::foundation-model/anthropic.claude-sonnet-4-v1:0" in text
     assert "eu-central-1::foundation-model/meta.llama3-2-1b-instruct-v1:0" in text
     assert "eu-west-3::foundation-model/meta.llama3-2-1b-instruct-v1:0" not in text
+
+
+def test_bedrock_invocation_logging_is_set_once_for_the_environment(app):
+    (call,) = properties(app, "data", "Custom::AWS")
+    create = json.loads(resolved(call["Create"]).replace("<token>", '"TOKEN"'))
+    assert create["action"] == "putModelInvocationLoggingConfiguration"
+    assert create["parameters"]["loggingConfig"]["s3Config"]["keyPrefix"] == "bedrock-invocations"
+    policies = json.dumps(properties(app, "data", "AWS::S3::BucketPolicy"))
+    assert '"Service": "bedrock.amazonaws.com"' in policies and "aws:SourceAccount" in policies
+
+
+def test_no_invocation_logging_unless_configured():
+    app = synthesize(config_from({**CONFIG, "bedrock": {"invocation_logging": False}}))
+    assert properties(app, "data", "Custom::AWS") == []
