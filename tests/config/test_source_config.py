@@ -1,4 +1,4 @@
-"""Every invalid Hugging Face, hosting, Bedrock and training combination fails with a message naming its key."""
+"""Every invalid Hugging Face, hosting, Bedrock and training combination fails naming its key."""
 
 import pytest
 
@@ -12,7 +12,7 @@ CASES = {
     "tgi-on-serverless": (LLM, "models.m.hosting.type: serverless cannot run the tgi container"),
     "tgi-without-gpu": (
         LLM + "hosting: {type: realtime, instance_type: ml.m5.xlarge}",
-        "models.m.hosting.instance_type: 'ml.m5.xlarge' has no GPU: the tgi container needs an ml.g* or ml.p*",
+        "models.m.hosting.instance_type: 'ml.m5.xlarge' has no GPU: the tgi container needs an ml.g*",
     ),
     "serverless-memory-step": (
         HF + "hosting: {type: serverless, memory_mb: 3000}",
@@ -56,11 +56,13 @@ CASES = {
         "models.m.vpc.subnet_ids: 'subnet-1' is not a subnet-… id",
     ),
     "bedrock-default-over-limit": (
-        "source: bedrock\nmodel_id: amazon.nova-lite-v1:0\ninference: {max_tokens: 900}\nlimits: {max_tokens: 500}",
+        "source: bedrock\nmodel_id: amazon.nova-lite-v1:0\n"
+        "inference: {max_tokens: 900}\nlimits: {max_tokens: 500}",
         "models.m.inference.max_tokens: 900 is above limits.max_tokens (500)",
     ),
     "guardrail-both": (
-        "source: bedrock\nmodel_id: amazon.nova-lite-v1:0\nguardrail: {id: abc, content_filters: [{type: HATE}]}",
+        "source: bedrock\nmodel_id: amazon.nova-lite-v1:0\n"
+        "guardrail: {id: abc, content_filters: [{type: HATE}]}",
         "models.m.guardrail.id: give either id",
     ),
     "guardrail-empty": (
