@@ -28,6 +28,18 @@ class DatasetSource(StrictModel):
     hosting: Hosting = Field(default_factory=ServerlessHosting, description="Default serverless.")
     trigger: Literal["on_upload", "manual"] = Field(default="on_upload", description="Default on_upload.")
 
+    @model_validator(mode="after")
+    def _hosting_a_pipeline_can_give(self) -> "DatasetSource":
+        # The pipeline's deploy Lambda creates these endpoints at run time, after CloudFormation has run,
+        # so there is no variant yet for an autoscaling target to register (see the README).
+        if getattr(self.hosting, "autoscaling", None) is not None:
+            raise invalid(
+                "hosting.autoscaling",
+                "endpoints that a training or Autopilot pipeline creates are not autoscaled yet: "
+                "remove autoscaling and size initial_count instead",
+            )
+        return self
+
 
 class TrainingModel(DatasetSource):
     """Glue-cleaned data trained by a SageMaker training job, gated, registered and deployed."""
