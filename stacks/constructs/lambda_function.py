@@ -22,6 +22,11 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 CACHE = ROOT / ".cache" / "lambda-layers"
 
 
+def layer_digest() -> str:
+    """What the layer's content depends on: the pinned requirements and the runtime they target."""
+    return hashlib.sha256(REQUIREMENTS.read_bytes() + RUNTIME.name.encode()).hexdigest()
+
+
 @jsii.implements(cdk.ILocalBundling)
 class PipInstallLayer:
     """Bundles lambdas/requirements.txt into a layer with pip, on this machine (no Docker).
@@ -36,7 +41,7 @@ class PipInstallLayer:
 
     @staticmethod
     def installed() -> Path:
-        digest = hashlib.sha256(REQUIREMENTS.read_bytes() + RUNTIME.name.encode()).hexdigest()[:16]
+        digest = layer_digest()[:16]
         target = CACHE / digest / "python"
         if not target.exists():
             staging = CACHE / f"{digest}.partial"
@@ -76,7 +81,7 @@ def dependencies_layer(scope: Construct) -> lambda_.LayerVersion:
         "DependenciesLayer",
         code=lambda_.Code.from_asset(
             str(LAMBDAS),
-            asset_hash=hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest(),
+            asset_hash=layer_digest(),
             asset_hash_type=cdk.AssetHashType.CUSTOM,
             bundling=cdk.BundlingOptions(
                 image=cdk.DockerImage.from_registry("unused-local-bundling"), local=PipInstallLayer()
