@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.stacks.synth import render_tokens
+
 
 class TaskFailed(Exception):
     """A task's error, as Step Functions names it (e.g. ``SageMaker.ValidationException``)."""
@@ -42,21 +44,7 @@ def render_definition(template: dict) -> dict:
     (machine,) = [
         r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
     ]
-    body = machine["Properties"]["DefinitionString"]
-    if isinstance(body, dict):
-        separator, parts = body["Fn::Join"]
-        body = separator.join(_token(part) for part in parts)
-    return json.loads(body)
-
-
-def _token(part: Any) -> str:
-    if isinstance(part, str):
-        return part
-    if "Ref" in part:
-        return f"<{part['Ref']}>"
-    if "Fn::ImportValue" in part:
-        return f"<{part['Fn::ImportValue']}>"
-    return f"<{'.'.join(part['Fn::GetAtt'])}>"
+    return json.loads(render_tokens(machine["Properties"]["DefinitionString"]))
 
 
 # ---- paths ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
@@ -28,6 +29,24 @@ class Synthesized:
 
     def resources(self, part: str, resource_type: str) -> dict[str, dict]:
         return self.template(part).find_resources(resource_type)
+
+
+def render_tokens(value: Any) -> str:
+    """A template value (Fn::Join of literals and tokens) as text: ``<Ref>``, ``<Id.Attr>``, ``<Export>``."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(render_tokens(part) for part in parts)
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::GetAtt" in value:
+        return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    if "Fn::ImportValue" in value:
+        return f"<{render_tokens(value['Fn::ImportValue'])}>"
+    if "Fn::Sub" in value:  # asset locations: ${AWS::AccountId} stays as written
+        return value["Fn::Sub"]
+    raise ValueError(f"no text for template value {value}")
 
 
 def config_from(data: dict) -> MlKitConfig:

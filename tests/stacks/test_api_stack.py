@@ -1,10 +1,11 @@
 """The invoke API: routes, IAM auth, validation, logging, throttles, keys, a router scoped to its models."""
 
 import json
+import re
 
 import pytest
 
-from tests.stacks.synth import config_from, synthesize
+from tests.stacks.synth import config_from, render_tokens, synthesize
 
 MODELS = {
     "sentiment": {"source": "huggingface", "model_id": "org/sentiment", "task": "text-classification"},
@@ -44,17 +45,6 @@ def app():
 
 def properties(app, part, resource_type):
     return [r["Properties"] for r in app.resources(part, resource_type).values()]
-
-
-def resolved(value) -> str:
-    """A template value as text, tokens shown as <Ref> so assertions can read it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        return "".join(resolved(part) for part in value["Fn::Join"][1])
-    if isinstance(value, dict) and "Ref" in value:
-        return f"<{value['Ref']}>"
-    return "<token>"
 
 
 def test_three_routes_all_with_iam_auth_and_api_keys(app):
@@ -109,7 +99,7 @@ def test_router_may_invoke_exactly_the_configured_models(app):
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         )
         for action in actions:
-            granted.setdefault(action, set()).update(resolved(r) for r in resources)
+            granted.setdefault(action, set()).update(render_tokens(r) for r in resources)
     account = "<AWS::AccountId>"
     endpoint = f"arn:<AWS::Partition>:sagemaker:us-east-1:{account}:endpoint/mlkit-api-"
     assert granted["sagemaker:InvokeEndpoint"] == {endpoint + "sentiment"}
@@ -131,7 +121,7 @@ def test_router_registry_and_body_limit_come_from_the_stacks(app):
     (function,) = properties(app, "api", "AWS::Lambda::Function")
     variables = function["Environment"]["Variables"]
     assert variables["MAX_BODY_BYTES"] == str(512 * 1024)
-    registry = resolved(variables["MODEL_REGISTRY"]).replace("<token>", "TOKEN")
+    registry = re.sub(r"<mlkit-api-chat:[^>]+>", "TOKEN", render_tokens(variables["MODEL_REGISTRY"]))
     entries = json.loads(registry)
     assert set(entries) == set(MODELS)
     assert entries["summarizer"]["hosting"] == "async"
@@ -183,7 +173,7 @@ def test_global_profile_and_explicit_regions():
 
 def test_bedrock_invocation_logging_is_set_once_for_the_environment(app):
     (call,) = properties(app, "data", "Custom::AWS")
-    create = json.loads(resolved(call["Create"]).replace("<token>", '"TOKEN"'))
+    create = json.loads(re.sub(r"<[^>]+>", "TOKEN", render_tokens(call["Create"])))
     assert create["action"] == "putModelInvocationLoggingConfiguration"
     assert create["parameters"]["loggingConfig"]["s3Config"]["keyPrefix"] == "bedrock-invocations"
     policies = json.dumps(properties(app, "data", "AWS::S3::BucketPolicy"))

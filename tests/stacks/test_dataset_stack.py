@@ -9,11 +9,10 @@ from aws_cdk import aws_s3 as s3
 
 from stacks.constructs.glue_prepare_job import GLUE_CODE, GluePrepareJob, job_arguments
 from stacks.dataset_stack import CURATED_OUTPUTS
-from tests.stacks.synth import config_from, synthesize
+from tests.stacks.synth import config_from, render_tokens, synthesize
 from tests.stacks.test_training_stack import (
     as_list,
     definition,
-    render,
     resources,
     statements,
     training_config,
@@ -38,8 +37,11 @@ def test_glue_job_is_glue5_flex_with_bounded_workers_and_continuous_logs(app):
     arguments = job["DefaultArguments"]
     assert arguments["--enable-continuous-cloudwatch-log"] == "true"
     assert arguments["--enable-glue-datacatalog"] == "true"
-    assert render(arguments["--raw_path"]) == "s3://mlkit-tr-raw-<AWS::AccountId>-eu-west-1/churn/"
-    assert render(arguments["--curated_path"]) == "s3://mlkit-tr-curated-<AWS::AccountId>-eu-west-1/churn/"
+    assert render_tokens(arguments["--raw_path"]) == "s3://mlkit-tr-raw-<AWS::AccountId>-eu-west-1/churn/"
+    assert (
+        render_tokens(arguments["--curated_path"])
+        == "s3://mlkit-tr-curated-<AWS::AccountId>-eu-west-1/churn/"
+    )
     assert (arguments["--target"], arguments["--database"], arguments["--table"]) == (
         "churned",
         "mlkit_tr_curated",
@@ -57,9 +59,9 @@ def test_job_arguments_come_from_the_first_model_of_the_dataset(app):
 
 def test_script_and_transform_ship_as_assets_the_entrypoint_can_import(app):
     job = only(app, "dataset-churn", "AWS::Glue::Job")
-    script = render(job["Command"]["ScriptLocation"]).rsplit("/", 1)[1]
+    script = render_tokens(job["Command"]["ScriptLocation"]).rsplit("/", 1)[1]
     assert (app.outdir / f"asset.{script}").read_text() == (GLUE_CODE / "glue_job.py").read_text()
-    library = render(job["DefaultArguments"]["--extra-py-files"]).rsplit("/", 1)[1]
+    library = render_tokens(job["DefaultArguments"]["--extra-py-files"]).rsplit("/", 1)[1]
     assert library.endswith(".zip")
     staged = app.outdir / f"asset.{library.removesuffix('.zip')}"
     assert sorted(p.name for p in staged.iterdir()) == ["transform.py"]  # zipped at publish: import transform
@@ -82,7 +84,7 @@ def test_data_key_lets_cloudwatch_logs_encrypt_glue_job_logs_only(app):
     logs = [s for s in policy if s.get("Principal") == {"Service": "logs.eu-west-1.amazonaws.com"}]
     assert len(logs) == 1  # once, however many datasets
     condition = logs[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert render(condition) == "arn:aws:logs:eu-west-1:<AWS::AccountId>:log-group:/aws-glue/jobs/*"
+    assert render_tokens(condition) == "arn:aws:logs:eu-west-1:<AWS::AccountId>:log-group:/aws-glue/jobs/*"
 
 
 def test_glue_role_reads_raw_and_writes_curated_under_its_dataset_only(app):
@@ -90,7 +92,9 @@ def test_glue_role_reads_raw_and_writes_curated_under_its_dataset_only(app):
     for statement in statements(app, "dataset-churn"):
         for action in as_list(statement["Action"]):
             if action.startswith(("s3:", "glue:Create", "glue:Update")):
-                granted.setdefault(action, set()).update(render(r) for r in as_list(statement["Resource"]))
+                granted.setdefault(action, set()).update(
+                    render_tokens(r) for r in as_list(statement["Resource"])
+                )
     raw = "arn:aws:s3:::mlkit-tr-raw-<AWS::AccountId>-eu-west-1"
     curated = "arn:aws:s3:::mlkit-tr-curated-<AWS::AccountId>-eu-west-1"
     assert granted["s3:PutObject"] == granted["s3:DeleteObject"] == {f"{curated}/churn/*"}
@@ -109,7 +113,7 @@ def test_an_upload_under_the_raw_prefix_starts_the_prepare_pipeline(app):
     rule = only(app, "dataset-churn", "AWS::Events::Rule")
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
-    assert render(pattern["detail"]["bucket"]["name"][0]) == "mlkit-tr-raw-<AWS::AccountId>-eu-west-1"
+    assert render_tokens(pattern["detail"]["bucket"]["name"][0]) == "mlkit-tr-raw-<AWS::AccountId>-eu-west-1"
     assert pattern["detail"]["object"]["key"] == [{"prefix": "churn/"}]
     (machine,) = resources(app, "dataset-churn", "AWS::StepFunctions::StateMachine")
     assert rule["Targets"][0]["Arn"] == {"Ref": machine}

@@ -8,7 +8,7 @@ import pytest
 
 from stacks.constructs.training_steps import TRAIN_SCRIPT
 from stacks.images import xgboost_uri
-from tests.stacks.synth import config_from, synthesize
+from tests.stacks.synth import config_from, render_tokens, synthesize
 
 MODELS = {
     # Two models share the churn dataset; fraud has its own.
@@ -58,27 +58,9 @@ def resources(app, part: str, resource_type: str) -> dict[str, dict]:
     return app.templates[f"mlkit-tr-{part}"].find_resources(resource_type)
 
 
-def render(value) -> str:
-    """A DefinitionString (Fn::Join of literals and tokens) as text, tokens as <placeholders>."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(render(part) for part in parts)
-    if "Ref" in value:
-        return f"<{value['Ref']}>"
-    if "Fn::GetAtt" in value:
-        return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    if "Fn::ImportValue" in value:
-        return "<import>"
-    if "Fn::Sub" in value:
-        return value["Fn::Sub"]
-    raise ValueError(f"unexpected token {value}")
-
-
 def definition(app, part: str) -> dict:
     (machine,) = resources(app, part, "AWS::StepFunctions::StateMachine").values()
-    return json.loads(render(machine["Properties"]["DefinitionString"]))
+    return json.loads(render_tokens(machine["Properties"]["DefinitionString"]))
 
 
 def successors(state: dict) -> list[str]:
@@ -198,7 +180,8 @@ def test_training_job_reads_curated_data_and_writes_encrypted_artifacts(app):
     assert all(c["ContentType"] == "text/csv" for c in parameters["InputDataConfig"])
     output = parameters["OutputDataConfig"]
     assert output["S3OutputPath"] == "s3://mlkit-tr-artifacts-<AWS::AccountId>-eu-west-1/models/churn/"
-    assert output["KmsKeyId"] == "<import>" == parameters["ResourceConfig"]["VolumeKmsKeyId"]
+    assert output["KmsKeyId"] == parameters["ResourceConfig"]["VolumeKmsKeyId"]
+    assert re.fullmatch(r"<mlkit-tr-data:ExportsOutputFnGetAttDataKey\w+>", output["KmsKeyId"])
     assert parameters["HyperParameters"]["eval_metric"] == "auc"
     assert parameters["EnableNetworkIsolation"] is True
 
@@ -247,7 +230,8 @@ def test_deploy_retries_busy_and_unavailable_and_uses_the_shared_hosting_setting
     container = states["Model containers"]["Parameters"]["containers"][0]
     assert container["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
     realtime = definition(app, "fraud")["States"]["Deploy endpoint"]["Parameters"]
-    assert realtime["kms_key_arn"] == "<import>" and realtime["variant"]["InstanceType"] == "ml.m5.large"
+    assert re.fullmatch(r"<mlkit-tr-data:ExportsOutputFnGetAttDataKey\w+>", realtime["kms_key_arn"])
+    assert realtime["variant"]["InstanceType"] == "ml.m5.large"
 
 
 def test_deploy_waits_in_a_bounded_loop_until_in_service_on_the_new_config(app):
@@ -316,7 +300,7 @@ def test_jobs_and_endpoints_are_scoped_by_prefix(app):
     granted = {}
     for statement in statements(app, "churn"):
         for action in as_list(statement["Action"]):
-            granted.setdefault(action, []).extend(render(r) for r in as_list(statement["Resource"]))
+            granted.setdefault(action, []).extend(render_tokens(r) for r in as_list(statement["Resource"]))
     assert granted["sagemaker:CreateTrainingJob"] == [
         "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:training-job/mlkit-tr-churn-*"
     ]
@@ -367,7 +351,9 @@ def test_execution_role_reads_only_its_dataset_and_writes_only_its_model_prefix(
     for statement in statements(app, "churn"):
         for action in ("s3:GetObject", "s3:PutObject"):
             if action in as_list(statement["Action"]):
-                resources.setdefault(action, []).extend(render(r) for r in as_list(statement["Resource"]))
+                resources.setdefault(action, []).extend(
+                    render_tokens(r) for r in as_list(statement["Resource"])
+                )
     assert sorted(resources["s3:PutObject"]) == [
         "arn:aws:s3:::mlkit-tr-artifacts-<AWS::AccountId>-eu-west-1/models/churn/*"
     ]
