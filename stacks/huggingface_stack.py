@@ -6,7 +6,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.config import HuggingFaceModel
-from stacks.config.hosting import AsyncHosting, ServerlessHosting
+from stacks.config.hosting import ServerlessHosting
 from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.model_endpoint import ModelEndpoint
 from stacks.images import model_image_uri
@@ -54,8 +54,6 @@ class HuggingFaceModelStack(cdk.Stack):
         )
         role.allow_image_pull(image)
         role.allow_logs(f"/aws/sagemaker/Endpoints/{endpoint_name}")
-        if isinstance(model.hosting, AsyncHosting):
-            role.allow_key_use(key)
 
         environment = self._environment(model)
         if model.token_secret:

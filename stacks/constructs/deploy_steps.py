@@ -102,7 +102,14 @@ class DeploySteps(Construct):
         execution_role.allow_logs(f"/aws/sagemaker/Endpoints/{endpoint_name}")
         self.async_results = None
         if isinstance(hosting, AsyncHosting):
-            self.async_results = self._async_results(model_label, key, artifacts_bucket, execution_role)
+            self.async_results = AsyncResults(
+                self,
+                "AsyncResults",
+                model_label=model_label,
+                key=key,
+                bucket=artifacts_bucket,
+                execution_role=execution_role,
+            )
         self.function = self._function(execution_role.role, key)
         event = self._deploy_event(model_label, execution_role.role, key, containers_path)
         if max_polls is None:
@@ -112,23 +119,9 @@ class DeploySteps(Construct):
             max_polls = math.ceil((bound + CREATION_MARGIN_SECONDS) / poll_seconds)
         self.chain = self._states(event, poll_seconds, max_polls)
 
-    def _async_results(self, model_label, key, bucket, execution_role: ExecutionRole) -> AsyncResults:
-        results = AsyncResults(self, "AsyncResults", model_label=model_label, key=key, bucket=bucket)
-        execution_role.allow_prefixes(
-            bucket, read=[results.input_prefix], write=[results.output_prefix, results.failure_prefix]
-        )
-        execution_role.allow_key_use(key)
-        execution_role.policy.add_statements(
-            iam.PolicyStatement(
-                actions=["sns:Publish"],
-                resources=[results.success_topic.topic_arn, results.error_topic.topic_arn],
-            )
-        )
-        return results
-
     def _function(self, model_role: iam.IRole, key: kms.IKey) -> MlKitFunction:
         stack = cdk.Stack.of(self)
-        layer = stack.node.try_find_child("DependenciesLayer") or dependencies_layer(stack)
+        layer = dependencies_layer(stack)
         function = MlKitFunction(
             self,
             "DeployFunction",

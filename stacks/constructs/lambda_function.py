@@ -75,9 +75,13 @@ class PipInstallLayer:
 
 
 def dependencies_layer(scope: Construct) -> lambda_.LayerVersion:
-    """One layer per stack with the Lambdas' pinned dependencies (Powertools)."""
+    """The layer with the Lambdas' pinned dependencies (Powertools): one per stack, made on first use."""
+    stack = cdk.Stack.of(scope)
+    existing = stack.node.try_find_child("DependenciesLayer")
+    if existing is not None:
+        return existing
     return lambda_.LayerVersion(
-        scope,
+        stack,
         "DependenciesLayer",
         code=lambda_.Code.from_asset(
             str(LAMBDAS),

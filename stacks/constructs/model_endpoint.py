@@ -24,10 +24,19 @@ from stacks.registry import async_prefixes
 
 
 class AsyncResults(Construct):
-    """Where an async endpoint's requests and answers live, and the encrypted topics it notifies."""
+    """Where an async endpoint's requests and answers live, the encrypted topics it notifies, and the
+    grants that let ``execution_role`` read those inputs, write those answers and publish to the topics.
+    """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, model_label: str, key: kms.IKey, bucket: s3.IBucket
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model_label: str,
+        key: kms.IKey,
+        bucket: s3.IBucket,
+        execution_role: ExecutionRole,
     ):
         super().__init__(scope, construct_id)
         prefixes = async_prefixes(model_label)  # the router writes inputs under the same prefix
@@ -36,6 +45,15 @@ class AsyncResults(Construct):
         self.bucket = bucket
         self.success_topic = sns.Topic(self, "Success", master_key=key, enforce_ssl=True)
         self.error_topic = sns.Topic(self, "Errors", master_key=key, enforce_ssl=True)
+        execution_role.allow_prefixes(
+            bucket, read=[self.input_prefix], write=[self.output_prefix, self.failure_prefix]
+        )
+        execution_role.allow_key_use(key)  # inputs, answers and topics all use the data key
+        execution_role.policy.add_statements(
+            iam.PolicyStatement(
+                actions=["sns:Publish"], resources=[self.success_topic.topic_arn, self.error_topic.topic_arn]
+            )
+        )
 
     def location(self, prefix: str) -> str:
         return self.bucket.s3_url_for_object(prefix)
@@ -89,7 +107,14 @@ class ModelEndpoint(Construct):
 
         self.async_results = None
         if isinstance(hosting, AsyncHosting):
-            self.async_results = self._async_results(model_label, key, artifacts_bucket, execution_role)
+            self.async_results = AsyncResults(
+                self,
+                "AsyncResults",
+                model_label=model_label,
+                key=key,
+                bucket=artifacts_bucket,
+                execution_role=execution_role,
+            )
 
         config = sagemaker.CfnEndpointConfig(
             self,
@@ -131,19 +156,6 @@ class ModelEndpoint(Construct):
         )
         self.endpoint.node.add_dependency(self.alarms)
         self._scaling()
-
-    def _async_results(self, model_label, key, bucket, execution_role: ExecutionRole) -> AsyncResults:
-        results = AsyncResults(self, "AsyncResults", model_label=model_label, key=key, bucket=bucket)
-        execution_role.allow_prefixes(
-            bucket, read=[results.input_prefix], write=[results.output_prefix, results.failure_prefix]
-        )
-        execution_role.policy.add_statements(
-            iam.PolicyStatement(
-                actions=["sns:Publish"],
-                resources=[results.success_topic.topic_arn, results.error_topic.topic_arn],
-            )
-        )
-        return results
 
     def _scaling(self) -> None:
         if isinstance(self.hosting, RealtimeHosting) and self.hosting.autoscaling:
