@@ -20,6 +20,7 @@ sys.path[0] = str(ROOT / "lambdas")
 sys.path.insert(1, str(ROOT))
 
 from benchmarks.report import write_section  # noqa: E402
+from mlkit.api_event import LambdaContext, rest_event  # noqa: E402
 
 COLD_RUNS = 11
 REQUESTS = 3000
@@ -105,23 +106,9 @@ def cold_init(env: dict[str, str]) -> dict[str, float]:
     return figures
 
 
-class LambdaContext:
-    function_name = "mlkit-router"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:mlkit-router"
-    aws_request_id = "benchmark"
-
-
 def invoke_event(name: str, body: str) -> dict:
-    return {
-        "resource": "/models/{name}/invoke",
-        "path": f"/models/{name}/invoke",
-        "httpMethod": "POST",
-        "headers": {"Content-Type": "application/json", "Accept": "application/json"},
-        "requestContext": {"requestId": "benchmark", "stage": "prod"},
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    return rest_event("POST", f"/models/{name}/invoke", body, headers)
 
 
 def sagemaker_case(client):
