@@ -223,7 +223,7 @@ def gate(row, model, trained: local_training.TrainedModel) -> None:
 def deploy(row, run: Run, label: str, outcome: dict) -> dict:
     definition = local_endpoint.pipeline_definition(run.clients, run.stack(label))
     event = local_endpoint.deploy_event(definition, outcome["model_data_url"])
-    module = local_endpoint.deploy_module(run.emulator.environment())
+    module = local_endpoint.lambda_module("deploy", run.emulator.environment())
     answer, status = local_endpoint.run_deploy(module, event)
     outcome.update(deploy_event=event, deploy=answer, endpoint_status=status)
     if status != "InService":

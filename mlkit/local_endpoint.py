@@ -9,6 +9,7 @@ kept for any identical request. `drain_endpoint_results` empties the queue of an
 earlier runs and never taken (a kept emulator), so the next answer is the one this run seeds.
 """
 
+import importlib
 import json
 import os
 import sys
@@ -82,17 +83,22 @@ def deploy_event(definition: dict, model_data_url: str) -> dict:
     return resolve(states[DEPLOY_STATE]["Parameters"], state)
 
 
-def deploy_module(environment: dict[str, str]):
-    """lambdas/deploy.py, its boto3 clients pointed at the emulator."""
+def lambda_module(name: str, environment: dict[str, str]):
+    """A handler module of lambdas/ (``router``, ``deploy``), imported afresh under ``environment``.
+
+    Re-imported on every call, as a cold start would: the router reads its registry at import.
+    """
     os.environ.update(environment)
+    # The handlers' own logs and metrics would interleave with the report: keep warnings only.
+    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
     if str(ROOT / "lambdas") not in sys.path:
         sys.path.insert(0, str(ROOT / "lambdas"))
     from shared.aws import reset_clients
 
     reset_clients()
-    import deploy
-
-    return deploy
+    if name in sys.modules:
+        return importlib.reload(sys.modules[name])
+    return importlib.import_module(name)
 
 
 def run_deploy(deploy, event: dict, polls: int = 20, interval: float = 0.5) -> tuple[dict, str]:

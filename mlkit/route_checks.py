@@ -4,37 +4,23 @@ The router reads its registry from the deployed Lambda's environment, so what is
 the API stack deployed. Lambda invoke needs Docker, so the handler runs here instead.
 """
 
-import importlib
 import json
-import os
-import sys
 import uuid
 
 from mlkit.api_event import LambdaContext, rest_event
-from mlkit.emulator import ROOT
-from mlkit.local_endpoint import drain_endpoint_results, seed_endpoint_body
+from mlkit.local_endpoint import drain_endpoint_results, lambda_module, seed_endpoint_body
 from mlkit.report import NotEmulated, Report, StepFailed
 
 SEEDED_ANSWER = {"label": "POSITIVE", "score": 0.99, "from": "mlkit local run"}
 
 
 def load_router(clients, api_stack: str, emulator_environment: dict[str, str]):
-    """Import lambdas/router.py with the deployed function's environment, pointed at the emulator."""
+    """lambdas/router.py with the deployed function's environment, pointed at the emulator."""
     resources = clients("cloudformation").describe_stack_resources(StackName=api_stack)["StackResources"]
     function = next(r for r in resources if r.get("ResourceType") == "AWS::Lambda::Function")
     variables = clients("lambda").get_function_configuration(FunctionName=function["PhysicalResourceId"])
-    os.environ.update(variables["Environment"]["Variables"])
-    os.environ.update(emulator_environment)  # endpoint, region and fake credentials
-    # The handlers' own logs and metrics would interleave with the report: keep warnings only.
-    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
-    if str(ROOT / "lambdas") not in sys.path:
-        sys.path.insert(0, str(ROOT / "lambdas"))
-    from shared.aws import reset_clients
-
-    reset_clients()
-    if "router" in sys.modules:  # a second run in one process must read the new registry
-        return importlib.reload(sys.modules["router"])
-    return importlib.import_module("router")
+    # The emulator's endpoint, region and fake credentials win over the deployed values.
+    return lambda_module("router", {**variables["Environment"]["Variables"], **emulator_environment})
 
 
 def call(router, event: dict) -> tuple[int, str]:
