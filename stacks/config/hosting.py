@@ -32,7 +32,13 @@ class SafeUpdates(StrictModel):
     )
 
 
-class ServerlessHosting(StrictModel):
+class HostedEndpoint(StrictModel):
+    """What every hosting type has: safe updates."""
+
+    updates: SafeUpdates = Field(default_factory=SafeUpdates)
+
+
+class ServerlessHosting(HostedEndpoint):
     """Serverless inference: pay per request, CPU only, at most 6 GB of memory."""
 
     type: Literal["serverless"] = "serverless"
@@ -41,7 +47,6 @@ class ServerlessHosting(StrictModel):
     provisioned_concurrency: int | None = Field(
         default=None, ge=1, le=200, description="Warm instances kept ready. Default none."
     )
-    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
     @field_validator("memory_mb")
     @classmethod
@@ -72,7 +77,7 @@ class Autoscaling(StrictModel):
     scale_out_cooldown: int = Field(default=60, ge=0, description="Seconds. Default 60.")
 
 
-class RealtimeHosting(StrictModel):
+class RealtimeHosting(HostedEndpoint):
     """Real-time endpoint on instances, optionally autoscaled."""
 
     type: Literal["realtime"]
@@ -81,7 +86,6 @@ class RealtimeHosting(StrictModel):
     )
     initial_count: int = Field(default=1, ge=1, description="Default 1.")
     autoscaling: Autoscaling | None = Field(default=None, description="Default none (fixed count).")
-    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
     @model_validator(mode="after")
     def _counts_in_order(self) -> "RealtimeHosting":
@@ -94,7 +98,7 @@ class RealtimeHosting(StrictModel):
         return self
 
 
-class AsyncHosting(StrictModel):
+class AsyncHosting(HostedEndpoint):
     """Asynchronous inference: queued requests, results in S3, scales to zero when idle."""
 
     type: Literal["async"]
@@ -104,7 +108,6 @@ class AsyncHosting(StrictModel):
     max: int = Field(default=2, ge=1, description="Most instances. Default 2.")
     max_concurrent_invocations_per_instance: int = Field(default=4, ge=1, le=1000, description="Default 4.")
     target_backlog_per_instance: int = Field(default=5, ge=1, description="Default 5.")
-    updates: SafeUpdates = Field(default_factory=SafeUpdates)
 
 
 Hosting = Annotated[ServerlessHosting | RealtimeHosting | AsyncHosting, Field(discriminator="type")]
