@@ -15,6 +15,7 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stacks import names
 from stacks.config import ConfigError, load_config, select_config_path
 
 PIPELINE_SOURCES = ("training", "autopilot")
@@ -49,7 +50,9 @@ def start(model: str, config, session=None) -> dict:
             f"{model} is a {entry.source} model: only {', '.join(PIPELINE_SOURCES)} models are trained"
         )
     session = session or boto3.Session(region_name=config.region)
-    arn = state_machine_arn(session.client("cloudformation"), f"mlkit-{config.environment}-{model}")
+    arn = state_machine_arn(
+        session.client("cloudformation"), names.model_stack_name(config.environment, model)
+    )
     execution = session.client("stepfunctions").start_execution(
         stateMachineArn=arn, input=json.dumps({"prepare": True})
     )

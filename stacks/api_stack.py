@@ -3,21 +3,29 @@
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from lambdas.shared import registry as registry_contract
+from stacks import names
 from stacks.config.environment import ApiSettings
-from stacks.constructs.lambda_function import MlKitFunction, dependencies_layer
+from stacks.constructs.lambda_function import MlKitFunction, dependencies_layer, registry_layer
 from stacks.nag import acknowledge, acknowledge_wildcard
-from stacks.registry import registry_json
+from stacks.router_access import router_environment
+
+# Sent and answered as bytes: API Gateway base64-encodes them for the router, and decodes its answers
+# when the request's Accept names one of them. Models may declare more (their content_types).
+BINARY_MEDIA_TYPES = ("image/*", "audio/*", "video/*", "application/octet-stream")
 
 
 class ApiStack(cdk.Stack):
     """``POST /models/{name}/invoke``, ``GET /models``, ``GET /models/{name}``.
 
-    ``registry`` maps model names to router entries (from the model stacks); ``invoke_grants``
-    lists the (actions, resources) the router needs for them; ``key`` encrypts async inputs.
+    ``registry`` is the router's registry file (stacks/registry.py); ``guardrails`` maps Bedrock
+    models to the ids of the guardrails their stacks created; ``invoke_policies`` are the router's
+    grants, already split to fit IAM's managed-policy size (stacks/router_access.py);
+    ``artifacts_bucket_name`` holds async inputs; ``content_types`` are every media type a model
+    declares (binary ones join the API's binary media types).
     """
 
     def __init__(
@@ -27,9 +35,11 @@ class ApiStack(cdk.Stack):
         *,
         environment_name: str,
         settings: ApiSettings,
-        registry: dict[str, dict],
-        invoke_grants: list[tuple[list[str], list[str]]],
-        key: kms.IKey,
+        registry: str,
+        guardrails: dict[str, dict[str, str]],
+        invoke_policies: list[dict[tuple[str, ...], list[str]]],
+        artifacts_bucket_name: str,
+        content_types: list[str],
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -37,51 +47,54 @@ class ApiStack(cdk.Stack):
             self,
             "Router",
             handler="router.handler",
-            layer=dependencies_layer(self),
+            layers=[dependencies_layer(self), registry_layer(self, registry)],
             description=f"mlkit {environment_name}: invokes any registered model by name",
-            environment={
-                "MODEL_REGISTRY": registry_json(self, registry),
-                "MAX_BODY_BYTES": str(settings.max_body_kb * 1024),
-                "POWERTOOLS_SERVICE_NAME": f"mlkit-{environment_name}-router",
-            },
+            environment=router_environment(
+                environment_name,
+                artifacts_bucket=artifacts_bucket_name,
+                guardrails=registry_contract.guardrails_variable(guardrails),
+                max_body_bytes=settings.max_body_kb * 1024,
+            ),
             # botocore's 3 attempts at 8 s reads stay under API Gateway's 29 s integration limit.
             timeout_seconds=28,
             memory_mb=512,
         )
-        self._grant(
-            invoke_grants, key, async_models=any(e.get("hosting") == "async" for e in registry.values())
-        )
-        self.api = self._rest_api(environment_name, settings)
+        self._grant(invoke_policies)
+        self.api = self._rest_api(environment_name, settings, content_types)
         self.url = self.api.url
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
 
-    def _grant(
-        self, invoke_grants: list[tuple[list[str], list[str]]], key: kms.IKey, async_models: bool
-    ) -> None:
-        if not invoke_grants:
-            return  # no models yet: the router only answers GET /models with an empty list
-        policy = iam.Policy(self, "RouterInvoke", roles=[self.router.role])
-        for actions, resources in invoke_grants:
-            policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))
-            for resource in resources:
-                if resource.endswith("*"):
+    def _grant(self, invoke_policies: list[dict[tuple[str, ...], list[str]]]) -> None:
+        """One managed policy per document: together they may exceed a role's 10,240 inline characters."""
+        for number, document in enumerate(invoke_policies, start=1):
+            policy = iam.ManagedPolicy(
+                self,
+                f"RouterInvoke{number}",
+                description=f"mlkit router: invoke its models ({number} of {len(invoke_policies)})",
+                roles=[self.router.role],
+                statements=[
+                    iam.PolicyStatement(actions=list(actions), resources=resources)
+                    for actions, resources in document.items()
+                ],
+            )
+            for resources in document.values():
+                for resource in (r for r in resources if r.endswith("*")):
                     acknowledge_wildcard(
                         policy,
                         resource,
                         "Async request bodies get a new key per request; "
                         "the grant is PutObject under this model's own async-input prefix.",
                     )
-        if async_models:  # async inputs land in the SSE-KMS artifacts bucket
-            policy.add_statements(
-                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Encrypt"], resources=[key.key_arn])
-            )
 
-    def _rest_api(self, environment_name: str, settings: ApiSettings) -> apigateway.RestApi:
+    def _rest_api(
+        self, environment_name: str, settings: ApiSettings, content_types: list[str]
+    ) -> apigateway.RestApi:
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.THREE_MONTHS)
         api = apigateway.RestApi(
             self,
             "Api",
-            rest_api_name=f"mlkit-{environment_name}",
+            rest_api_name=names.rest_api_name(environment_name),
+            binary_media_types=binary_media_types(content_types),
             description=f"mlkit {environment_name}: one invoke API for every model",
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -172,3 +185,17 @@ class ApiStack(cdk.Stack):
             "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
             "API Gateway's account-wide logging role; this AWS-managed policy is the documented one.",
         )
+
+
+def binary_media_types(content_types: list[str]) -> list[str]:
+    """The API's binary media types: the defaults, and every non-text type a model declares."""
+    declared = [
+        kind
+        for kind in dict.fromkeys(content_types)
+        if not registry_contract.is_text_media_type(kind) and not _covered(kind, BINARY_MEDIA_TYPES)
+    ]
+    return [*BINARY_MEDIA_TYPES, *declared]
+
+
+def _covered(kind: str, patterns: tuple[str, ...]) -> bool:
+    return any(kind == p or p.endswith("/*") and kind.startswith(p[:-1]) for p in patterns)

@@ -9,6 +9,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
 from stacks.config import AutopilotModel
 from stacks.constructs.autopilot_steps import MARGIN_SECONDS, AutopilotJob, InferenceOutput, job_name_prefix
 from stacks.constructs.deploy_steps import DeploySteps
@@ -20,9 +21,9 @@ from stacks.nag import acknowledge, acknowledge_wildcard
 CSV = "text/csv"
 # Autopilot's candidates write to the shared SageMaker job log groups, one stream per job.
 JOB_LOG_GROUPS = [
-    "/aws/sagemaker/ProcessingJobs",
-    "/aws/sagemaker/TrainingJobs",
-    "/aws/sagemaker/TransformJobs",
+    names.PROCESSING_LOG_GROUP,
+    names.TRAINING_LOG_GROUP,
+    names.TRANSFORM_LOG_GROUP,
 ]
 # What Autopilot runs under the job's role, each named after the AutoML job.
 SUB_JOBS = {
@@ -64,7 +65,7 @@ class AutopilotModelStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.prefix = f"mlkit-{environment_name}-{model_label}"
+        self.prefix = names.endpoint_name(environment_name, model_label)
         self.job_prefix = job_name_prefix(environment_name, model_label)
         self.key = key
         curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])

@@ -6,6 +6,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks import names
 from stacks.config import MlKitConfig
 from stacks.constructs.bedrock_logging import BedrockInvocationLogging
 from stacks.constructs.secure_bucket import SecureBucket, lifecycle_rules
@@ -36,18 +37,18 @@ class DataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         destroy = config.removal == "destroy"
         removal = cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN
-        prefix = f"mlkit-{config.environment}"
+        prefix = names.prefix(config.environment)
 
         self.key = kms.Key(
             self,
             "DataKey",
-            alias=f"alias/{prefix}-data",
+            alias=names.data_key_alias(config.environment),
             description=f"mlkit {config.environment}: data, artifacts, logs and endpoints",
             enable_key_rotation=True,
             removal_policy=removal,
         )
         self.bucket_names = {
-            kind: f"{prefix}-{kind}-{self.account}-{self.region}"
+            kind: names.bucket_name(config.environment, kind, self.account, self.region)
             for kind in ("raw", "curated", "artifacts", "logs")
         }
         self.log_bucket = self._log_bucket(config, destroy, auto_delete_objects)

@@ -9,6 +9,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
+from stacks.config.custom import DatasetDefinition
 from stacks.constructs.glue_prepare_job import GluePrepareJob, allow_glue_log_encryption, job_arguments
 from stacks.constructs.pipeline import DATASET_EVENT_SOURCE, DATASET_PREPARED, PipelineStateMachine
 
@@ -29,8 +31,9 @@ class DatasetStack(cdk.Stack):
     Glue job and then puts a "Dataset Prepared" event (source ``mlkit.dataset``) on the default bus;
     every on_upload model of the dataset starts from that event (see constructs/pipeline.py).
 
-    ``model`` is the first model using the dataset: its target, column types, features and
-    validation fraction become the job's default arguments. ``key`` must be the data stack's own
+    ``definition`` is what the dataset is (``MlKitConfig.datasets``, on which every model using it
+    agrees): its target, column types, features and validation fraction become the job's default
+    arguments. ``key`` must be the data stack's own
     ``kms.Key`` (its policy gains CloudWatch Logs' use for Glue log groups). ``workers``
     (default 2) bounds the Glue fleet.
     Exposes ``glue_job_name`` (literal), ``curated_prefixes`` (kind → key prefix in the curated
@@ -44,7 +47,7 @@ class DatasetStack(cdk.Stack):
         *,
         environment_name: str,
         dataset: str,
-        model,
+        definition: DatasetDefinition,
         key: kms.Key,
         bucket_names: dict[str, str],
         database_name: str,
@@ -53,7 +56,7 @@ class DatasetStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.dataset = dataset
-        self.glue_job_name = f"mlkit-{environment_name}-prepare-{dataset}"
+        self.glue_job_name = names.glue_job_name(environment_name, dataset)
         self.curated_prefixes = {kind: f"{dataset}/{path}" for kind, path in CURATED_OUTPUTS.items()}
         raw = s3.Bucket.from_bucket_name(self, "Raw", bucket_names["raw"])
         curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])
@@ -75,14 +78,14 @@ class DatasetStack(cdk.Stack):
                 curated_bucket=bucket_names["curated"],
                 database=database_name,
                 table=table,
-                model=model,
+                definition=definition,
             ),
             workers=workers,
         )
         pipeline = PipelineStateMachine(
             self,
             "Prepare",
-            state_machine_name=f"mlkit-{environment_name}-dataset-{dataset}",
+            state_machine_name=names.dataset_state_machine_name(environment_name, dataset),
             definition=self._definition(environment_name),
             timeout=cdk.Duration.hours(3),
         )

@@ -5,6 +5,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks import names
 from stacks.config import HuggingFaceModel
 from stacks.config.hosting import ServerlessHosting
 from stacks.constructs.execution_role import ExecutionRole
@@ -46,14 +47,14 @@ class HuggingFaceModelStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        endpoint_name = f"mlkit-{environment_name}-{model_label}"
+        endpoint_name = names.endpoint_name(environment_name, model_label)
         artifacts_bucket = s3.Bucket.from_bucket_name(self, "Artifacts", artifacts_bucket_name)
         image = model_image_uri(model, self.region)
         role = ExecutionRole(
             self, "ExecutionRole", description=f"SageMaker runs {endpoint_name} as this role"
         )
         role.allow_image_pull(image)
-        role.allow_logs(f"/aws/sagemaker/Endpoints/{endpoint_name}")
+        role.allow_logs(names.endpoint_log_group(endpoint_name))
 
         environment = self._environment(model)
         if model.token_secret:

@@ -3,14 +3,22 @@
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks import names
 from stacks.api_stack import ApiStack
 from stacks.autopilot_stack import AutopilotModelStack
-from stacks.bedrock_stack import BedrockAccess, BedrockModelStack, needs_stack
+from stacks.bedrock_stack import BedrockModelStack, needs_stack
 from stacks.config import MlKitConfig
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
 from stacks.huggingface_stack import HuggingFaceModelStack
-from stacks.registry import bedrock_entry, sagemaker_entry, sagemaker_grants
+from stacks.registry import registry_document
+from stacks.router_access import (
+    LONGEST,
+    ArnParts,
+    longest_created_guardrail_arns,
+    pack_policies,
+    router_grants,
+)
 from stacks.training_stack import TrainingModelStack
 
 
@@ -33,7 +41,7 @@ class MlKitStage(cdk.Stage):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        prefix = f"mlkit-{config.environment}"
+        environment = config.environment
         stack_settings = {
             "env": cdk.Environment(account=config.account or cdk.Aws.ACCOUNT_ID, region=config.region),
             "synthesizer": cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not emulated),
@@ -45,7 +53,7 @@ class MlKitStage(cdk.Stage):
         self.data = DataStack(
             self,
             "Data",
-            stack_name=f"{prefix}-data",
+            stack_name=names.data_stack_name(environment),
             description=f"mlkit {config.environment}: KMS key, data buckets, Glue database",
             config=config,
             auto_delete_objects=not emulated,
@@ -54,22 +62,22 @@ class MlKitStage(cdk.Stage):
         )
 
         # One dataset stack per dataset: its Glue job runs once per upload, whatever the models sharing it.
-        self.dataset_stacks: dict[str, DatasetStack] = {}
-        for model in config.models.values():
-            if model.source in ("training", "autopilot") and model.dataset not in self.dataset_stacks:
-                self.dataset_stacks[model.dataset] = DatasetStack(
-                    self,
-                    f"Dataset-{model.dataset}",
-                    stack_name=f"{prefix}-dataset-{model.dataset}",
-                    description=f"mlkit {config.environment}: Glue job of dataset {model.dataset}",
-                    environment_name=config.environment,
-                    dataset=model.dataset,
-                    model=model,
-                    key=self.data.key,
-                    bucket_names=self.data.bucket_names,
-                    database_name=self.data.database_name,
-                    **stack_settings,
-                )
+        self.dataset_stacks = {
+            dataset: DatasetStack(
+                self,
+                f"Dataset-{dataset}",
+                stack_name=names.dataset_stack_name(environment, dataset),
+                description=f"mlkit {environment}: Glue job of dataset {dataset}",
+                environment_name=environment,
+                dataset=dataset,
+                definition=definition,
+                key=self.data.key,
+                bucket_names=self.data.bucket_names,
+                database_name=self.data.database_name,
+                **stack_settings,
+            )
+            for dataset, definition in config.datasets.items()
+        }
 
         self.model_stacks: dict[str, cdk.Stack] = {}
         for label, model in config.models.items():
@@ -79,9 +87,9 @@ class MlKitStage(cdk.Stage):
             self.model_stacks[label] = stack_class(
                 self,
                 label,
-                stack_name=f"{prefix}-{label}",
-                description=f"mlkit {config.environment}: {what}, as {label}",
-                environment_name=config.environment,
+                stack_name=names.model_stack_name(environment, label),
+                description=f"mlkit {environment}: {what}, as {label}",
+                environment_name=environment,
                 model_label=label,
                 model=model,
                 key=self.data.key,
@@ -89,11 +97,11 @@ class MlKitStage(cdk.Stage):
                 **stack_settings,
             )
 
-        self.api = self._api_stack(prefix, stack_settings)
+        self.api = self._api_stack(stack_settings)
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []
-        for key, value in {**config.tags, "project": "mlkit", "environment": config.environment}.items():
+        for key, value in {**config.tags, "project": names.PROJECT, "environment": environment}.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
 
     def _model_stack_parts(self, model, emulated: bool) -> tuple[type | None, dict, str]:
@@ -103,7 +111,7 @@ class MlKitStage(cdk.Stage):
             return HuggingFaceModelStack, extra, f"Hugging Face model {model.model_id}"
         if model.source == "bedrock":
             if not needs_stack(model):
-                return None, {}, ""
+                return None, {}, ""  # no guardrail to create: the router's IAM and route are all it needs
             return BedrockModelStack, {"create_guardrail": not emulated}, f"guardrail for {model.model_id}"
         dataset = self.dataset_stacks[model.dataset]
         extra = {
@@ -115,30 +123,38 @@ class MlKitStage(cdk.Stage):
             return TrainingModelStack, extra, f"model trained on dataset {model.dataset}"
         return AutopilotModelStack, extra, f"Autopilot model on dataset {model.dataset}"
 
-    def _api_stack(self, prefix: str, stack_settings: dict) -> ApiStack:
-        """The invoke API over every model, its registry and grants taken from the model stacks."""
-        registry, grants = {}, []
+    def _api_stack(self, stack_settings: dict) -> ApiStack:
+        """The invoke API over every model: its registry file, guardrail ids and grants."""
+        config = self.config
+        created = {
+            label: stack
+            for label, stack in self.model_stacks.items()
+            if isinstance(stack, BedrockModelStack) and stack.guardrail
+        }
         artifacts = self.data.bucket_names["artifacts"]
-        for label, model in self.config.models.items():
-            stack = self.model_stacks.get(label)
-            if model.source == "bedrock":
-                stack = stack or BedrockAccess(self.data, model)
-                registry[label] = bedrock_entry(model, stack.guardrail)
-                grants.append((["bedrock:InvokeModel"], stack.invoke_resources))
-                if stack.guardrail_arn:
-                    grants.append((["bedrock:ApplyGuardrail"], [stack.guardrail_arn]))
-                continue
-            registry[label] = sagemaker_entry(self.config.environment, label, model, artifacts)
-            grants += sagemaker_grants(self.config.environment, self.config.region, label, model, artifacts)
+        # The partition follows from the region at synth ("aws" for us-east-1); the account may stay a token.
+        parts = ArnParts(
+            self.data.partition, self.data.account, config.region, artifacts, self.data.key.key_arn
+        )
+        rows = router_grants(config, parts, {label: stack.guardrail_arn for label, stack in created.items()})
+        # The same grants with the longest values the tokens can take decide where the policies split.
+        longest = {
+            label: arn for label, arn in longest_created_guardrail_arns(config).items() if label in created
+        }
+        sizes = router_grants(config, LONGEST, longest)
         return ApiStack(
             self,
             "Api",
-            stack_name=f"{prefix}-api",
-            description=f"mlkit {self.config.environment}: REST API and router Lambda for every model",
-            environment_name=self.config.environment,
-            settings=self.config.api,
-            registry=registry,
-            invoke_grants=grants,
-            key=self.data.key,
+            stack_name=names.api_stack_name(config.environment),
+            description=f"mlkit {config.environment}: REST API and router Lambda for every model",
+            environment_name=config.environment,
+            settings=config.api,
+            registry=registry_document(config.environment, config.models, set(created)),
+            guardrails={label: stack.guardrail for label, stack in created.items()},
+            invoke_policies=pack_policies(rows, sizes),
+            artifacts_bucket_name=artifacts,
+            content_types=[
+                t for m in config.models.values() for t in getattr(m, "resolved_content_types", [])
+            ],
             **stack_settings,
         )

@@ -9,6 +9,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks import names
 from stacks.config import TrainingModel
 from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
@@ -23,8 +24,10 @@ from stacks.constructs.training_steps import (
 from stacks.images import xgboost_uri
 from stacks.nag import acknowledge, acknowledge_wildcard
 
-TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+TRAINING_LOG_GROUP = names.TRAINING_LOG_GROUP
 PREPARE_AND_DEPLOY_SECONDS = 7 * 3600
+# The state that names the trained model's containers: the local run reads it from the deployed pipeline.
+CONTAINERS_STATE = "Model containers"
 
 
 class TrainingModelStack(cdk.Stack):
@@ -55,7 +58,7 @@ class TrainingModelStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.model_label = model_label
-        self.prefix = f"mlkit-{environment_name}-{model_label}"
+        self.prefix = names.endpoint_name(environment_name, model_label)
         self.key = key
         self.curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])
         self.artifacts = s3.Bucket.from_bucket_name(self, "Artifacts", bucket_names["artifacts"])
@@ -144,7 +147,7 @@ class TrainingModelStack(cdk.Stack):
             metric=model.metric,
         )
         containers = sfn.Pass(
-            self, "Model containers", parameters={"containers": [container]}, result_path="$.model"
+            self, CONTAINERS_STATE, parameters={"containers": [container]}, result_path="$.model"
         )
         register.next(containers).next(self.deploy.chain).next(sfn.Succeed(self, "Trained"))
         train.next(gate_states(self, model=model, on_pass=register))

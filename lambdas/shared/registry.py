@@ -1,9 +1,16 @@
-"""The router's model registry: parsed and validated once, at cold start.
+"""The router's model registry: the one contract between the stacks that write it and the router.
 
-The API stack writes the registry into the ``MODEL_REGISTRY`` environment variable as a
-JSON object (model name -> entry). A bad registry is a deploy bug, so ``load_settings``
-raises ``ConfigError`` naming the model and the key, and the Lambda fails at init
-instead of answering requests with a half-understood configuration.
+The API stack ships the registry as a JSON file in a Lambda layer (``/opt/mlkit/registry.json``), so
+its size has no practical ceiling; Lambda's 4 KB environment would hold about 20 models. Values that
+exist only once CloudFormation runs stay in two small variables: ``ARTIFACTS_BUCKET`` (async inputs
+and outputs) and ``GUARDRAILS`` (ids and versions of guardrails the Bedrock stacks create).
+
+The stacks build entries with ``sagemaker_entry``/``bedrock_entry`` and the document with
+``registry_document``, which parses it with the router's own parser before anything is deployed.
+The router parses it once per cold start; a bad registry is a deploy bug, so ``load_settings``
+raises ``ConfigError`` naming the model and the key and the Lambda fails at init.
+
+This module imports nothing from mlkit: the router, the stacks and the tests all use it as it is.
 """
 
 from __future__ import annotations
@@ -19,15 +26,43 @@ HOSTING_TYPES = ("serverless", "realtime", "async")
 # Keys a Bedrock entry may set as defaults or as upper bounds for a request's "inference".
 TUNABLE_KEYS = ("max_tokens", "temperature", "top_p")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+FORMAT = 1
+
+# Where the registry layer puts the file, and the variables the API stack sets.
+LAYER_DIRECTORY = "mlkit"
+FILE_NAME = "registry.json"
+DEFAULT_FILE = f"/opt/{LAYER_DIRECTORY}/{FILE_NAME}"
+FILE_VARIABLE = "MODEL_REGISTRY_FILE"
+ARTIFACTS_BUCKET_VARIABLE = "ARTIFACTS_BUCKET"
+GUARDRAILS_VARIABLE = "GUARDRAILS"
+MAX_BODY_VARIABLE = "MAX_BODY_BYTES"
+# A Bedrock entry's guardrail that a stack creates: its id and version come from GUARDRAILS.
+CREATED_GUARDRAIL = "created"
+
+# Media types carried as text; every other type travels as bytes (the API's binary media types).
+TEXT_MEDIA_TYPES = (
+    "text/",
+    "application/json",
+    "application/jsonlines",
+    "application/x-ndjson",
+    "application/xml",
+)
+
+
+def is_text_media_type(media_type: str) -> bool:
+    """'text/csv', 'application/json', 'application/vnd.x+json' are text; 'image/png' is not."""
+    return media_type.startswith(TEXT_MEDIA_TYPES) or media_type.endswith(("+json", "+xml"))
+
 
 # Matched with fullmatch: the whole value, no trailing newline.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
-_S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.*)")
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*/")
 
 
 class ConfigError(ValueError):
-    """The Lambda's environment is not what the stack should have written."""
+    """The Lambda's registry or environment is not what the stack should have written."""
 
 
 # Records are NamedTuples, not dataclasses: defining a frozen dataclass costs ~1 ms of cold start.
@@ -73,83 +108,178 @@ class Settings(NamedTuple):
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
 
+# --- writing: what the stacks (and the tests) build -------------------------------------------
+
+
+def sagemaker_entry(
+    *, source: str, endpoint_name: str, hosting: str, content_types: list[str], async_prefixes=None
+) -> dict[str, Any]:
+    """One SageMaker model; ``async_prefixes`` ({"input", "output"} in the artifacts bucket) for async."""
+    entry = {
+        "source": source,
+        "endpoint_name": endpoint_name,
+        "hosting": hosting,
+        "content_types": list(content_types),
+    }
+    if async_prefixes:
+        entry["input_prefix"] = async_prefixes["input"]
+        entry["output_prefix"] = async_prefixes["output"]
+    return entry
+
+
+def bedrock_entry(
+    *, model_id: str, inference: Mapping, limits: Mapping, guardrail: Mapping | str | None = None
+) -> dict[str, Any]:
+    """One Bedrock model; ``guardrail`` is {"identifier", "version"}, CREATED_GUARDRAIL or None."""
+    entry = {"source": "bedrock", "model_id": model_id, "inference": dict(inference), "limits": dict(limits)}
+    if guardrail:
+        entry["guardrail"] = guardrail if isinstance(guardrail, str) else dict(guardrail)
+    return entry
+
+
+def registry_document(entries: Mapping[str, Mapping[str, Any]]) -> str:
+    """The registry file's text, checked with the router's parser (placeholders for deploy-time values)."""
+    text = json.dumps({"format": FORMAT, "models": dict(entries)}, sort_keys=True, separators=(",", ":"))
+    created = [name for name, entry in entries.items() if entry.get("guardrail") == CREATED_GUARDRAIL]
+    parse_registry(
+        text,
+        artifacts_bucket="artifacts-bucket-at-deploy",
+        guardrails={name: Guardrail("at-deploy", "1") for name in created},
+    )
+    return text
+
+
+def guardrails_variable(guardrails: Mapping[str, Mapping[str, str]]) -> str:
+    """GUARDRAILS' value: model name -> [identifier, version], compact (it shares Lambda's 4 KB)."""
+    pairs = {name: [value["identifier"], value["version"]] for name, value in guardrails.items()}
+    return json.dumps(pairs, sort_keys=True, separators=(",", ":"))
+
+
+# --- reading: what the router does once per cold start ---------------------------------------
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Read ``MODEL_REGISTRY`` and ``MAX_BODY_BYTES`` from the environment."""
+    """The registry file (``MODEL_REGISTRY_FILE``, default the layer's) and the variables beside it."""
+    path = environ.get(FILE_VARIABLE) or DEFAULT_FILE
+    try:
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except OSError as error:
+        raise ConfigError(
+            f"model registry {path} cannot be read ({error.strerror}): the API stack's registry layer "
+            "must be attached to the router"
+        ) from None
     return Settings(
-        models=parse_registry(environ.get("MODEL_REGISTRY", "")),
-        max_body_bytes=_max_body_bytes(environ.get("MAX_BODY_BYTES")),
+        models=parse_registry(
+            text,
+            artifacts_bucket=environ.get(ARTIFACTS_BUCKET_VARIABLE) or None,
+            guardrails=_parse_guardrails(environ.get(GUARDRAILS_VARIABLE)),
+        ),
+        max_body_bytes=_max_body_bytes(environ.get(MAX_BODY_VARIABLE)),
     )
 
 
-def parse_registry(text: str) -> dict[str, Model]:
-    """Parse the registry JSON into model entries, or raise ConfigError."""
+def parse_registry(
+    text: str, *, artifacts_bucket: str | None = None, guardrails: Mapping[str, Guardrail] | None = None
+) -> dict[str, Model]:
+    """Parse the registry document into model entries, or raise ConfigError."""
     if not text.strip():
-        raise ConfigError("MODEL_REGISTRY is not set: the API stack must pass the model registry")
+        raise ConfigError("model registry is empty: the API stack must write the registry file")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ConfigError(f"MODEL_REGISTRY is not valid JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"MODEL_REGISTRY must be a JSON object of model name -> entry, not {_kind(raw)}")
-    return {name: _parse_entry(name, entry) for name, entry in raw.items()}
+        raise ConfigError(f"model registry is not valid JSON: {error}") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT or not isinstance(raw.get("models"), dict):
+        raise ConfigError(
+            f'model registry must be {{"format": {FORMAT}, "models": {{name: entry}}}}, not {_kind(raw)}'
+        )
+    if artifacts_bucket is not None and not _BUCKET.fullmatch(artifacts_bucket):
+        raise ConfigError(f"{ARTIFACTS_BUCKET_VARIABLE} {artifacts_bucket!r} is not a bucket name")
+    context = _Context(artifacts_bucket, guardrails or {})
+    return {name: _parse_entry(name, entry, context) for name, entry in raw["models"].items()}
+
+
+class _Context(NamedTuple):
+    artifacts_bucket: str | None
+    guardrails: Mapping[str, Guardrail]
+
+
+def _parse_guardrails(value: str | None) -> dict[str, Guardrail]:
+    if not value or not value.strip():
+        return {}
+    try:
+        raw = json.loads(value)
+        return {name: Guardrail(str(pair[0]), str(pair[1])) for name, pair in raw.items()}
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError):
+        raise ConfigError(
+            f"{GUARDRAILS_VARIABLE} must be a JSON object of model name -> [identifier, version]"
+        ) from None
 
 
 def _max_body_bytes(value: str | None) -> int:
     if value is None or not value.strip():
         return DEFAULT_MAX_BODY_BYTES
     if not value.strip().isdigit() or int(value) <= 0:
-        raise ConfigError(f"MAX_BODY_BYTES must be a positive whole number of bytes, got {value!r}")
+        raise ConfigError(f"{MAX_BODY_VARIABLE} must be a positive whole number of bytes, got {value!r}")
     return int(value)
 
 
-def _parse_entry(name: str, raw: Any) -> Model:
+def _parse_entry(name: str, raw: Any, context: _Context) -> Model:
     if not _NAME.fullmatch(name):
         raise ConfigError(
-            f"MODEL_REGISTRY: model name {name!r} must be 1-128 letters, digits, '.', '_' or '-', "
+            f"model registry: model name {name!r} must be 1-128 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
     entry = _Entry(name, raw)
     source = entry.choice("source", SOURCES)
     if source == "bedrock":
-        return _parse_bedrock(entry)
-    return _parse_sagemaker(entry, source)
+        return _parse_bedrock(entry, context)
+    return _parse_sagemaker(entry, source, context)
 
 
-def _parse_sagemaker(entry: _Entry, source: str) -> SageMakerModel:
-    entry.allow_only(
-        "source", "endpoint_name", "hosting", "content_types", "input_location", "output_location"
-    )
+def _parse_sagemaker(entry: _Entry, source: str, context: _Context) -> SageMakerModel:
+    entry.allow_only("source", "endpoint_name", "hosting", "content_types", "input_prefix", "output_prefix")
     hosting = entry.choice("hosting", HOSTING_TYPES)
     is_async = hosting == "async"
+    if is_async and context.artifacts_bucket is None:
+        entry.fail(f"hosting 'async' needs {ARTIFACTS_BUCKET_VARIABLE}, which is not set")
     return SageMakerModel(
         name=entry.name,
         source=source,
         endpoint_name=entry.text("endpoint_name"),
         hosting=hosting,
         content_types=entry.media_types("content_types"),
-        input_location=entry.s3_prefix("input_location", required=is_async),
-        output_location=entry.s3_prefix("output_location", required=is_async),
+        input_location=entry.s3_prefix("input_prefix", context.artifacts_bucket, required=is_async),
+        output_location=entry.s3_prefix("output_prefix", context.artifacts_bucket, required=is_async),
     )
 
 
-def _parse_bedrock(entry: _Entry) -> BedrockModel:
+def _parse_bedrock(entry: _Entry, context: _Context) -> BedrockModel:
     entry.allow_only("source", "model_id", "inference", "limits", "guardrail")
     inference = entry.numbers("inference")
     limits = entry.numbers("limits")
     for key, bound in limits.items():
         if key in inference and inference[key] > bound:
             entry.fail(f"inference.{key} default {inference[key]} is over limits.{key} {bound}")
-    guardrail = entry.mapping("guardrail")
     return BedrockModel(
         name=entry.name,
         model_id=entry.text("model_id"),
         inference=inference,
         limits=limits,
-        guardrail=_parse_guardrail(entry, guardrail) if guardrail is not None else None,
+        guardrail=_parse_guardrail(entry, context),
     )
 
 
-def _parse_guardrail(entry: _Entry, raw: dict) -> Guardrail:
+def _parse_guardrail(entry: _Entry, context: _Context) -> Guardrail | None:
+    raw = entry.get("guardrail", required=False)
+    if raw is None:
+        return None
+    if raw == CREATED_GUARDRAIL:
+        if entry.name not in context.guardrails:
+            entry.fail(f"its guardrail is created by its stack, but {GUARDRAILS_VARIABLE} does not name it")
+        return context.guardrails[entry.name]
+    if not isinstance(raw, dict):
+        entry.fail(f"guardrail must be an object or {CREATED_GUARDRAIL!r}")
     guardrail = _Entry(entry.name, raw, prefix="guardrail.")
     guardrail.allow_only("identifier", "version")
     return Guardrail(identifier=guardrail.text("identifier"), version=guardrail.text("version"))
@@ -160,11 +290,11 @@ class _Entry:
 
     def __init__(self, name: str, raw: Any, prefix: str = ""):
         if not isinstance(raw, dict):
-            raise ConfigError(f"MODEL_REGISTRY: model {name!r}: {prefix or 'entry '}must be an object")
+            raise ConfigError(f"model registry: model {name!r}: {prefix or 'entry '}must be an object")
         self.name, self.raw, self.prefix = name, raw, prefix
 
     def fail(self, problem: str) -> NoReturn:
-        raise ConfigError(f"MODEL_REGISTRY: model {self.name!r}: {problem}")
+        raise ConfigError(f"model registry: model {self.name!r}: {problem}")
 
     def get(self, key: str, required: bool = True) -> Any:
         value = self.raw.get(key)
@@ -194,22 +324,20 @@ class _Entry:
         if not isinstance(value, list) or not value:
             self.fail(f"{key} must be a non-empty list of media types such as 'application/json'")
         types = tuple(item.strip().lower() if isinstance(item, str) else item for item in value)
-        bad = [item for item in types if not isinstance(item, str) or not _MEDIA_TYPE.fullmatch(item)]
+        bad = [item for item in types if not isinstance(item, str) or not MEDIA_TYPE.fullmatch(item)]
         if bad:
             self.fail(f"{key} holds invalid media type(s) {bad!r}; expected e.g. 'text/csv'")
         return types
 
-    def s3_prefix(self, key: str, required: bool) -> S3Location | None:
+    def s3_prefix(self, key: str, bucket: str | None, required: bool) -> S3Location | None:
         value = self.get(key, required=required)
         if value is None:
             return None
         if not required:
             self.fail(f"{key} is only for hosting 'async'")
-        match = _S3_URI.fullmatch(value) if isinstance(value, str) else None
-        if not match:
-            self.fail(f"{key} must be an s3://bucket/prefix/ URI (got {value!r})")
-        prefix = match.group(2)
-        return S3Location(match.group(1), prefix if not prefix or prefix.endswith("/") else prefix + "/")
+        if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+            self.fail(f"{key} must be a key prefix in the artifacts bucket ending in '/' (got {value!r})")
+        return S3Location(bucket, value)
 
     def mapping(self, key: str) -> dict | None:
         value = self.get(key, required=False)

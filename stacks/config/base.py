@@ -1,10 +1,15 @@
 """Shared pieces of the config model: strict models and readable errors."""
 
 import difflib
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
+
+from lambdas.shared.registry import MEDIA_TYPE
+
+# A request media type a model's route accepts, e.g. text/csv or image/*; the router uses the same pattern.
+MediaType = Annotated[str, StringConstraints(pattern=f"^{MEDIA_TYPE.pattern}$", to_lower=True)]
 
 
 class ConfigError(Exception):

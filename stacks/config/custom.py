@@ -1,10 +1,10 @@
 """Config entries of the custom-trained sources: SageMaker training and Autopilot."""
 
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
-from stacks.config.base import StrictModel, invalid
+from stacks.config.base import MediaType, StrictModel, invalid
 from stacks.config.hosting import INSTANCE_TYPE, Hosting, ServerlessHosting
 
 DATASET = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -27,6 +27,15 @@ class DatasetSource(StrictModel):
     target: str = Field(min_length=1, description="The column to predict.")
     hosting: Hosting = Field(default_factory=ServerlessHosting, description="Default serverless.")
     trigger: Literal["on_upload", "manual"] = Field(default="on_upload", description="Default on_upload.")
+    content_types: list[MediaType] = Field(
+        default_factory=lambda: ["text/csv"],
+        min_length=1,
+        description="Request media types the route accepts. Default text/csv (rows without a header).",
+    )
+
+    @property
+    def resolved_content_types(self) -> list[str]:
+        return self.content_types
 
     @model_validator(mode="after")
     def _hosting_a_pipeline_can_give(self) -> "DatasetSource":
@@ -160,3 +169,43 @@ class AutopilotModel(DatasetSource):
                 "hosting type realtime or async",
             )
         return self
+
+
+class DatasetDefinition(NamedTuple):
+    """What a dataset is, for its one Glue job: every model on the dataset agrees on it."""
+
+    target: str
+    features: list[str] | None = None
+    column_types: dict[str, str] | None = None
+    validation_fraction: float | None = None
+
+
+# The fields that say what a dataset is; a model defines those it has (Autopilot only the target).
+DEFINITION_FIELDS = DatasetDefinition._fields
+
+
+def defined_fields(model: DatasetSource) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in DEFINITION_FIELDS if hasattr(model, name)}
+
+
+def dataset_definitions(models: dict[str, DatasetSource]) -> dict[str, DatasetDefinition]:
+    """Each dataset's definition, merged from the models using it; the first disagreement is an error."""
+    merged: dict[str, dict[str, tuple[str, Any]]] = {}
+    for label, model in models.items():
+        fields = merged.setdefault(model.dataset, {})
+        for name, value in defined_fields(model).items():
+            if name not in fields:
+                fields[name] = (label, value)
+                continue
+            first, agreed = fields[name]
+            if value != agreed:
+                raise invalid(
+                    f"models.{label}.{name}",
+                    f"models {first!r} and {label!r} share dataset {model.dataset!r} but not its {name} "
+                    f"({agreed!r} vs {value!r}): models on one dataset must agree on what it is "
+                    "(target, features, column_types, validation_fraction); use another dataset name",
+                )
+    return {
+        dataset: DatasetDefinition(**{name: value for name, (_label, value) in fields.items()})
+        for dataset, fields in merged.items()
+    }

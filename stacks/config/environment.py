@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.base import StrictModel, invalid
-from stacks.config.custom import AutopilotModel, TrainingModel
+from stacks.config.custom import AutopilotModel, DatasetDefinition, TrainingModel, dataset_definitions
 from stacks.config.pretrained import BedrockModel, HuggingFaceModel
 
 ModelEntry = Annotated[
@@ -105,6 +105,28 @@ class MlKitConfig(StrictModel):
                 raise invalid(
                     f"models.{name}", f"{name!r} is taken by mlkit's own stacks: pick another model name"
                 )
+        return self
+
+    @property
+    def datasets(self) -> dict[str, DatasetDefinition]:
+        """Each dataset the custom-trained models use, and what it is."""
+        return dataset_definitions(self.custom_models)
+
+    @property
+    def custom_models(self) -> dict[str, TrainingModel | AutopilotModel]:
+        return {label: m for label, m in self.models.items() if m.source in ("training", "autopilot")}
+
+    @model_validator(mode="after")
+    def _datasets_agree(self) -> "MlKitConfig":
+        dataset_definitions(self.custom_models)
+        return self
+
+    @model_validator(mode="after")
+    def _within_aws_limits(self) -> "MlKitConfig":
+        from stacks.router_access import limit_problems
+
+        for key, message in limit_problems(self)[:1]:
+            raise invalid(key, message)
         return self
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from stacks.config.base import StrictModel, invalid
+from stacks.config.base import MediaType, StrictModel, invalid
 from stacks.config.hosting import Hosting, ServerlessHosting, is_gpu_instance
 
 HF_TASKS = Literal[
@@ -23,6 +23,11 @@ HF_TASKS = Literal[
     "image-classification",
     "automatic-speech-recognition",
 ]
+# What the HF inference toolkit decodes for each kind of task; JSON for every other task.
+TASK_CONTENT_TYPES = {
+    "image-classification": ["image/jpeg", "image/png", "application/x-image"],
+    "automatic-speech-recognition": ["audio/wav", "audio/x-wav", "audio/flac", "audio/mpeg", "audio/ogg"],
+}
 
 
 class VpcSettings(StrictModel):
@@ -63,6 +68,16 @@ class HuggingFaceModel(StrictModel):
     hosting: Hosting = Field(default_factory=ServerlessHosting, description="Default serverless.")
     vpc: VpcSettings | None = None
     network_isolation: bool = Field(default=False, description="Hub models download at start: off.")
+    content_types: list[MediaType] | None = Field(
+        default=None,
+        min_length=1,
+        description="Request media types the route accepts. Default: images or audio for those tasks, "
+        "application/json otherwise.",
+    )
+
+    @property
+    def resolved_content_types(self) -> list[str]:
+        return self.content_types or TASK_CONTENT_TYPES.get(self.task, ["application/json"])
 
     @property
     def resolved_container(self) -> str:

@@ -15,6 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
 from stacks.config import AutopilotModel
 from stacks.constructs.pipeline import unique_name
 
@@ -32,7 +33,7 @@ RETRYABLE_SAGEMAKER_ERRORS = ["SageMaker.ThrottlingException", "SageMaker.Amazon
 
 def job_name_prefix(environment_name: str, model_label: str) -> str:
     """Ten characters naming this model's Autopilot jobs: its label's start and a hash."""
-    digest = hashlib.sha256(f"mlkit-{environment_name}-{model_label}".encode()).hexdigest()
+    digest = hashlib.sha256(names.endpoint_name(environment_name, model_label).encode()).hexdigest()
     return (model_label.replace("-", "")[:4] + digest)[:PREFIX_LENGTH]
 
 

@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
 from stacks.config.hosting import AsyncHosting
 from stacks.constructs.endpoint_alarms import RollbackAlarms
 from stacks.constructs.execution_role import ExecutionRole
@@ -39,6 +40,8 @@ DEPLOY_ACTIONS = [
     "DeleteEndpoint",
     "AddTags",
 ]
+# The state that calls the deploy Lambda: the local run reads its event from the deployed pipeline.
+DEPLOY_STATE = "Deploy endpoint"
 # Endpoint creation (instances, image pull) takes up to ~30 min beyond the update's own bound.
 CREATION_MARGIN_SECONDS = 1800
 
@@ -99,7 +102,7 @@ class DeploySteps(Construct):
             endpoint_name=endpoint_name,
             latency_ms=hosting.updates.rollback_latency_ms,
         )
-        execution_role.allow_logs(f"/aws/sagemaker/Endpoints/{endpoint_name}")
+        execution_role.allow_logs(names.endpoint_log_group(endpoint_name))
         self.async_results = None
         if isinstance(hosting, AsyncHosting):
             self.async_results = AsyncResults(
@@ -127,7 +130,7 @@ class DeploySteps(Construct):
             "DeployFunction",
             handler="deploy.handler",
             description=f"Creates or updates the SageMaker endpoint {self.endpoint_name}",
-            layer=layer,
+            layers=[layer],
             timeout_seconds=60,
         )
         name = self.endpoint_name.lower()  # SageMaker ARNs carry lower-cased names
@@ -195,7 +198,7 @@ class DeploySteps(Construct):
     def _states(self, event: dict, poll_seconds: int, max_polls: int) -> sfn.Chain:
         deploy = tasks.LambdaInvoke(
             self,
-            "Deploy endpoint",
+            DEPLOY_STATE,
             lambda_function=self.function.function,
             payload=sfn.TaskInput.from_object(event),
             payload_response_only=True,

@@ -220,20 +220,20 @@ class GluePrepareJob(Construct):
 
 
 def job_arguments(
-    *, dataset: str, raw_bucket: str, curated_bucket: str, database: str, table: str, model
+    *, dataset: str, raw_bucket: str, curated_bucket: str, database: str, table: str, definition
 ) -> dict:
-    """The job's default arguments from the first model using the dataset (a run may override them)."""
+    """The job's default arguments from the dataset's definition (a run may override them)."""
     arguments = {
         "--raw_path": f"s3://{raw_bucket}/{dataset}/",
         "--curated_path": f"s3://{curated_bucket}/{dataset}/",
-        "--target": model.target,
+        "--target": definition.target,
         "--database": database,
         "--table": table,
     }
-    if getattr(model, "column_types", None):
-        arguments["--column_types"] = json.dumps(model.column_types, sort_keys=True)
-    if getattr(model, "features", None):
-        arguments["--features"] = json.dumps(model.features)
-    if getattr(model, "validation_fraction", None) is not None:
-        arguments["--validation_fraction"] = str(model.validation_fraction)
+    if definition.column_types:
+        arguments["--column_types"] = json.dumps(definition.column_types, sort_keys=True)
+    if definition.features:
+        arguments["--features"] = json.dumps(definition.features)
+    if definition.validation_fraction is not None:
+        arguments["--validation_fraction"] = str(definition.validation_fraction)
     return arguments

@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from lambdas.shared import registry as registry_contract
 from stacks.nag import acknowledge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,6 +101,26 @@ def dependencies_layer(scope: Construct) -> lambda_.LayerVersion:
     )
 
 
+def registry_layer(scope: Construct, document: str) -> lambda_.LayerVersion:
+    """The router's registry file as a layer: ``/opt/<LAYER_DIRECTORY>/<FILE_NAME>``, any size.
+
+    The file is written under .cache/ by its content's hash, so an unchanged registry is the same asset."""
+    digest = hashlib.sha256(document.encode()).hexdigest()[:16]
+    folder = CACHE.parent / "router-registry" / digest
+    path = folder / registry_contract.LAYER_DIRECTORY / registry_contract.FILE_NAME
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document)
+    return lambda_.LayerVersion(
+        scope,
+        "RegistryLayer",
+        code=lambda_.Code.from_asset(str(folder)),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[lambda_.Architecture.ARM_64],
+        description="mlkit router registry: every model the router may invoke",
+    )
+
+
 class MlKitFunction(Construct):
     """A Lambda from the shared lambdas/ asset: handler ``module.handler``, its own role and log group.
 
@@ -114,7 +135,7 @@ class MlKitFunction(Construct):
         *,
         handler: str,
         description: str,
-        layer: lambda_.ILayerVersion,
+        layers: list[lambda_.ILayerVersion],
         environment: dict[str, str] | None = None,
         timeout_seconds: int = 30,
         memory_mb: int = 512,
@@ -132,7 +153,7 @@ class MlKitFunction(Construct):
             handler=handler,
             description=description,
             role=self.role,
-            layers=[layer],
+            layers=layers,
             code=lambda_.Code.from_asset(str(LAMBDAS), exclude=["requirements.txt", "**/__pycache__"]),
             environment={"POWERTOOLS_METRICS_NAMESPACE": "mlkit", **(environment or {})},
             timeout=cdk.Duration.seconds(timeout_seconds),

@@ -20,7 +20,7 @@ from stacks.constructs.hosting_settings import (
     production_variant,
     uses_kms_storage,
 )
-from stacks.registry import async_prefixes
+from stacks.names import async_prefixes
 
 
 class AsyncResults(Construct):

@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
 from stacks.nag import acknowledge
 
 DATASET_EVENT_SOURCE = "mlkit.dataset"
@@ -102,7 +103,7 @@ class PipelineStateMachine(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
+            log_group_name=names.state_machine_log_group(state_machine_name),
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )

@@ -1,50 +1,88 @@
 """API Gateway REST proxy events, a Lambda context and the test registry for the router tests.
 
-Importing this module sets MODEL_REGISTRY, so import it before ``router`` (which reads the
-registry once, at import, like a cold start).
+The registry is built from a config by the stacks' own code (stacks/registry.py, through the
+contract in lambdas/shared/registry.py) and written to a file, as the API stack's layer ships it.
+Importing this module points the router at that file, so import it before ``router`` (which reads
+the registry once, at import, like a cold start).
 """
 
 import base64
 import json
 import os
+import tempfile
+from pathlib import Path
+
+from shared.registry import ARTIFACTS_BUCKET_VARIABLE, FILE_VARIABLE, GUARDRAILS_VARIABLE, MAX_BODY_VARIABLE
 
 from mlkit.api_event import LambdaContext, rest_event  # noqa: F401  (re-exported for the tests)
+from stacks.config import MlKitConfig
+from stacks.names import endpoint_name
+from stacks.registry import registry_document
 
+ENVIRONMENT = "test"
 BUCKET = "mlkit-test-data"
-REGISTRY = {
-    "sentiment": {
-        "source": "huggingface",
-        "endpoint_name": "mlkit-sentiment",
-        "hosting": "serverless",
-        "content_types": ["application/json"],
-    },
-    "churn": {
-        "source": "training",
-        "endpoint_name": "mlkit-churn",
-        "hosting": "realtime",
-        "content_types": ["text/csv", "application/json"],
-    },
-    "churn-async": {
-        "source": "autopilot",
-        "endpoint_name": "mlkit-churn-async",
-        "hosting": "async",
-        "content_types": ["text/csv"],
-        "input_location": f"s3://{BUCKET}/async-input/churn-async/",
-        "output_location": f"s3://{BUCKET}/async-output/churn-async/",
-    },
-    "chat": {
-        "source": "bedrock",
-        "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
-        "inference": {"max_tokens": 512, "temperature": 0.5, "top_p": 0.9},
-        "limits": {"max_tokens": 2048},
-        "guardrail": {"identifier": "gr-123", "version": "1"},
-    },
-    "plain-chat": {"source": "bedrock", "model_id": "us.amazon.nova-lite-v1:0"},
-}
+CONFIG = MlKitConfig.model_validate(
+    {
+        "environment": ENVIRONMENT,
+        "region": "us-east-1",
+        "models": {
+            "sentiment": {
+                "source": "huggingface",
+                "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                "task": "text-classification",
+            },
+            "churn": {
+                "source": "training",
+                "dataset": "churn",
+                "target": "churned",
+                "content_types": ["text/csv", "application/json"],
+                "hosting": {"type": "realtime", "instance_type": "ml.m5.large"},
+            },
+            "churn-async": {
+                "source": "autopilot",
+                "dataset": "churn",
+                "target": "churned",
+                "hosting": {"type": "async", "instance_type": "ml.m5.large"},
+            },
+            "chat": {
+                "source": "bedrock",
+                "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
+                "inference": {"max_tokens": 512, "temperature": 0.5, "top_p": 0.9},
+                "limits": {"max_tokens": 2048},
+                "guardrail": {"content_filters": [{"type": "HATE"}]},
+            },
+            "plain-chat": {"source": "bedrock", "model_id": "us.amazon.nova-lite-v1:0"},
+        },
+    }
+)
+ENDPOINTS = {label: endpoint_name(ENVIRONMENT, label) for label in CONFIG.models}
+# What the Bedrock stack's guardrail resolves to at deploy time.
+GUARDRAILS = {"chat": {"identifier": "gr-123", "version": "1"}}
+REGISTRY_TEXT = registry_document(ENVIRONMENT, CONFIG.models, created_guardrails=set(GUARDRAILS))
+REGISTRY = json.loads(REGISTRY_TEXT)["models"]
 MAX_BODY_BYTES = 4096
 
-os.environ["MODEL_REGISTRY"] = json.dumps(REGISTRY)
-os.environ["MAX_BODY_BYTES"] = str(MAX_BODY_BYTES)
+
+def write_registry(text: str, directory: str | None = None) -> str:
+    """``text`` as a registry file; answers its path."""
+    path = Path(directory or tempfile.mkdtemp(prefix="mlkit-registry-")) / "registry.json"
+    path.write_text(text)
+    return str(path)
+
+
+def router_environment(registry_text: str = REGISTRY_TEXT) -> dict[str, str]:
+    """The variables the API stack gives the router, with the registry file written for them."""
+    return {
+        FILE_VARIABLE: write_registry(registry_text),
+        ARTIFACTS_BUCKET_VARIABLE: BUCKET,
+        GUARDRAILS_VARIABLE: json.dumps(
+            {name: [g["identifier"], g["version"]] for name, g in GUARDRAILS.items()}
+        ),
+        MAX_BODY_VARIABLE: str(MAX_BODY_BYTES),
+    }
+
+
+os.environ.update(router_environment())
 
 
 def invoke_event(
@@ -60,7 +98,7 @@ def converse_event(name: str = "chat", **payload) -> dict:
 
 
 def load_router():
-    """The router module, imported only once MODEL_REGISTRY (above) is set."""
+    """The router module, imported only once its registry (above) is in place."""
     import router
 
     return router

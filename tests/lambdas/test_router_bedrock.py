@@ -83,6 +83,10 @@ def test_simple_messages_and_system_text_are_normalised_and_inference_merged():
     assert status == 200
 
 
+# The config's inference defaults (stacks/config/pretrained.py), which every Bedrock entry carries.
+CONFIG_DEFAULTS = {"maxTokens": 512, "temperature": 0.5, "topP": 0.9}
+
+
 def test_converse_shaped_messages_and_system_blocks_pass_through_unchanged():
     messages = [{"role": "user", "content": [{"text": "Describe"}, {"text": "briefly"}]}]
     system = [{"text": "Be kind."}]
@@ -90,6 +94,7 @@ def test_converse_shaped_messages_and_system_blocks_pass_through_unchanged():
         "modelId": "us.amazon.nova-lite-v1:0",
         "messages": messages,
         "system": system,
+        "inferenceConfig": CONFIG_DEFAULTS,
     }
 
     status, _, body = converse(converse_event("plain-chat", messages=messages, system=system), expected)
@@ -97,10 +102,11 @@ def test_converse_shaped_messages_and_system_blocks_pass_through_unchanged():
     assert (status, body["model_id"]) == (200, "us.amazon.nova-lite-v1:0")
 
 
-def test_a_model_without_defaults_or_guardrail_sends_neither():
+def test_a_model_without_a_guardrail_sends_none_and_the_config_defaults():
     expected = {
         "modelId": "us.amazon.nova-lite-v1:0",
         "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+        "inferenceConfig": CONFIG_DEFAULTS,
     }
 
     status, _, _ = converse(invoke_event("plain-chat", '{"prompt": "Hi"}', content_type=None), expected)

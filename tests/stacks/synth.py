@@ -10,6 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
+from lambdas.shared import registry as registry_contract
 from stacks.config import MlKitConfig
 from stacks.nag import add_nag_checks
 from stacks.stage import MlKitStage
@@ -29,6 +30,19 @@ class Synthesized:
 
     def resources(self, part: str, resource_type: str) -> dict[str, dict]:
         return self.template(part).find_resources(resource_type)
+
+    def asset_directory(self, content: dict) -> Path:
+        """Where a file asset (a Lambda's or layer's ``Code``/``Content``) was staged in the assembly."""
+        return self.outdir / f"asset.{content['S3Key'].removesuffix('.zip')}"
+
+    def router_registry(self) -> dict:
+        """The registry file the API stack's layer ships to the router, parsed."""
+        layers = self.resources("api", "AWS::Lambda::LayerVersion").values()
+        (layer,) = [r for r in layers if r["Properties"]["Description"].startswith("mlkit router registry")]
+        folder = self.asset_directory(layer["Properties"]["Content"])
+        return json.loads(
+            (folder / registry_contract.LAYER_DIRECTORY / registry_contract.FILE_NAME).read_text()
+        )
 
 
 def render_tokens(value: Any) -> str:

@@ -86,9 +86,9 @@ def test_usage_plan_from_config(app):
 
 
 def router_statements(app):
-    policies = app.resources("api", "AWS::IAM::Policy")
-    (invoke,) = [p for logical_id, p in policies.items() if logical_id.startswith("RouterInvoke")]
-    return invoke["Properties"]["PolicyDocument"]["Statement"]
+    policies = app.resources("api", "AWS::IAM::ManagedPolicy")
+    invoke = [p for logical_id, p in policies.items() if logical_id.startswith("RouterInvoke")]
+    return [s for policy in invoke for s in policy["Properties"]["PolicyDocument"]["Statement"]]
 
 
 def test_router_may_invoke_exactly_the_configured_models(app):
@@ -101,7 +101,7 @@ def test_router_may_invoke_exactly_the_configured_models(app):
         for action in actions:
             granted.setdefault(action, set()).update(render_tokens(r) for r in resources)
     account = "<AWS::AccountId>"
-    endpoint = f"arn:<AWS::Partition>:sagemaker:us-east-1:{account}:endpoint/mlkit-api-"
+    endpoint = f"arn:aws:sagemaker:us-east-1:{account}:endpoint/mlkit-api-"
     assert granted["sagemaker:InvokeEndpoint"] == {endpoint + "sentiment"}
     assert granted["sagemaker:InvokeEndpointAsync"] == {endpoint + "summarizer"}
     assert granted["sagemaker:DescribeEndpoint"] == {endpoint + "sentiment", endpoint + "summarizer"}
@@ -112,24 +112,48 @@ def test_router_may_invoke_exactly_the_configured_models(app):
         "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0",
     }
     assert granted["s3:PutObject"] == {
-        f"arn:<AWS::Partition>:s3:::mlkit-api-artifacts-{account}-us-east-1/async-input/summarizer/*"
+        f"arn:aws:s3:::mlkit-api-artifacts-{account}-us-east-1/async-input/summarizer/*"
     }
     assert len(granted["bedrock:ApplyGuardrail"]) == 1
 
 
-def test_router_registry_and_body_limit_come_from_the_stacks(app):
+def test_router_registry_ships_in_a_layer_and_deploy_time_values_in_its_environment(app):
     (function,) = properties(app, "api", "AWS::Lambda::Function")
     variables = function["Environment"]["Variables"]
     assert variables["MAX_BODY_BYTES"] == str(512 * 1024)
-    registry = re.sub(r"<mlkit-api-chat:[^>]+>", "TOKEN", render_tokens(variables["MODEL_REGISTRY"]))
-    entries = json.loads(registry)
+    assert "MODEL_REGISTRY_FILE" not in variables  # the layer's default path
+    assert render_tokens(variables["ARTIFACTS_BUCKET"]) == "mlkit-api-artifacts-<AWS::AccountId>-us-east-1"
+    guardrails = re.sub(r"<mlkit-api-chat:[^>]+>", "TOKEN", render_tokens(variables["GUARDRAILS"]))
+    assert json.loads(guardrails) == {"chat": ["TOKEN", "TOKEN"]}
+    assert len(function["Layers"]) == 2
+    document = app.router_registry()
+    entries = document["models"]
     assert set(entries) == set(MODELS)
     assert entries["summarizer"]["hosting"] == "async"
-    assert entries["summarizer"]["input_location"].endswith("/async-input/summarizer/")
-    assert entries["chat"]["guardrail"] == {"identifier": "TOKEN", "version": "TOKEN"}
+    assert entries["summarizer"]["input_prefix"] == "async-input/summarizer/"
+    assert entries["chat"]["guardrail"] == "created"
     assert entries["chat"]["limits"] == {"max_tokens": 1024}
     assert function["TracingConfig"] == {"Mode": "Active"}
     assert function["Timeout"] == 28
+
+
+def test_binary_media_types_cover_images_audio_and_what_models_declare(app):
+    (api,) = properties(app, "api", "AWS::ApiGateway::RestApi")
+    assert api["BinaryMediaTypes"][:4] == ["image/*", "audio/*", "video/*", "application/octet-stream"]
+
+
+def test_a_model_declaring_another_binary_type_adds_it():
+    config = {"environment": "bin", "region": "us-east-1", "models": {
+        "vision": {"source": "huggingface", "model_id": "google/vit-base-patch16-224",
+                   "task": "image-classification"},
+        "tensor": {"source": "huggingface", "model_id": "org/tensor", "task": "feature-extraction",
+                   "content_types": ["application/x-npy", "application/json", "image/png"]}}}  # fmt: skip
+    app = synthesize(config_from(config))
+    (api,) = properties(app, "api", "AWS::ApiGateway::RestApi")
+    # image/jpeg and image/png are covered by image/*; application/x-image and x-npy are not.
+    assert api["BinaryMediaTypes"][4:] == ["application/x-image", "application/x-npy"]
+    vision = app.router_registry()["models"]["vision"]
+    assert vision["content_types"] == ["image/jpeg", "image/png", "application/x-image"]
 
 
 def test_guardrail_created_from_config(app):
@@ -154,8 +178,7 @@ def test_existing_guardrail_is_referenced_not_created():
                  "guardrail": {"id": "abc123xyz", "version": "3"}}}}  # fmt: skip
     app = synthesize(config_from(config))
     assert sorted(app.templates) == ["mlkit-ref-api", "mlkit-ref-data"]
-    (function,) = properties(app, "api", "AWS::Lambda::Function")
-    registry = json.loads(function["Environment"]["Variables"]["MODEL_REGISTRY"])
+    registry = app.router_registry()["models"]
     assert registry["chat"]["guardrail"] == {"identifier": "abc123xyz", "version": "3"}
 
 

@@ -41,10 +41,11 @@ MODELS = {
         "objective": "RMSE",
         "trigger": "manual",
     },
-    # Autopilot infers the problem type and picks the mode; same dataset as churn-automl.
+    # Autopilot infers the problem type and picks the mode. Another target is another dataset:
+    # models on one dataset must agree on what it is.
     "segments": {
         "source": "autopilot",
-        "dataset": "churn",
+        "dataset": "plans",
         "target": "plan",
         "mode": "AUTO",
         "hosting": {"type": "async"},
@@ -200,6 +201,7 @@ def test_one_stack_per_model_and_one_dataset_stack_per_dataset(app):
         "mlkit-ap-data",
         "mlkit-ap-dataset-churn",
         "mlkit-ap-dataset-houses",
+        "mlkit-ap-dataset-plans",
         "mlkit-ap-price",
         "mlkit-ap-segments",
     ]

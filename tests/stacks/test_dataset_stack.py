@@ -169,15 +169,15 @@ def test_workers_are_bounded(workers):
 
 
 def test_job_arguments_leave_out_unset_options():
-    model = config_from(
+    definition = config_from(
         {
             "environment": "x",
             "region": "eu-west-1",
             "models": {"m": {"source": "training", "dataset": "d", "target": "y"}},
         }
-    ).models["m"]
+    ).datasets["d"]
     arguments = job_arguments(
-        dataset="d", raw_bucket="r", curated_bucket="c", database="db", table="d", model=model
+        dataset="d", raw_bucket="r", curated_bucket="c", database="db", table="d", definition=definition
     )
     assert arguments == {
         "--raw_path": "s3://r/d/",

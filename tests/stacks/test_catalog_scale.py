@@ -1,0 +1,170 @@
+"""A team's catalogue: 200 models of every source and hosting type in one environment.
+
+Synthesized once (about 30 s): nag runs during that synth; the tests read AWS's limits off the templates,
+rendering every token with the longest value it can resolve to.
+"""
+
+import json
+import re
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from benchmarks.catalog import KINDS, catalog
+from stacks import names
+from stacks.config import ConfigError
+from stacks.config.loader import load_config
+from stacks.router_access import (
+    LAMBDA_ENVIRONMENT_BYTES,
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_CHARACTERS,
+)
+from tests.stacks.synth import config_from, synthesize
+from tests.stacks.test_checks import CFN_LINT_IGNORES
+
+MODELS = 200
+# The longest text each kind of token can resolve to.
+LONGEST = {"AWS::Partition": "aws-us-gov", "AWS::AccountId": "1" * 12, "AWS::Region": "ap-southeast-5"}
+LONGEST_IMPORT = "i" * 100  # a KMS key ARN or bucket name from the data stack
+# A guardrail's id is 12 characters, its version a number (at most 20 versions a guardrail).
+LONGEST_ATTRIBUTES = {"GuardrailId": "g" * 12, "Version": "99999"}
+LONGEST_ATTRIBUTE = "a" * 100  # any other attribute, e.g. a guardrail's ARN
+
+
+def longest_text(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "[" + ",".join(json.dumps(longest_text(item)) for item in value) + "]"
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(longest_text(part) for part in parts)
+    if "Ref" in value:
+        return LONGEST.get(value["Ref"], LONGEST_ATTRIBUTE)
+    if "Fn::ImportValue" in value:  # CDK names the export after what it exports
+        export = longest_text(value["Fn::ImportValue"])
+        attribute = next((a for a in LONGEST_ATTRIBUTES if re.search(f"{a}[0-9A-F]{{8}}$", export)), None)
+        return LONGEST_ATTRIBUTES[attribute] if attribute else LONGEST_IMPORT
+    if "Fn::GetAtt" in value:
+        return LONGEST_ATTRIBUTES.get(value["Fn::GetAtt"][1], LONGEST_ATTRIBUTE)
+    return json.dumps({key: longest_text(item) for key, item in value.items()}, separators=(",", ":"))
+
+
+def document_characters(document: dict) -> int:
+    """IAM's count: the policy JSON without whitespace, tokens at their longest."""
+    statements = [
+        {key: longest_text(value) if key == "Resource" else value for key, value in statement.items()}
+        for statement in document["Statement"]
+    ]
+    return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return config_from(catalog(MODELS))
+
+
+@pytest.fixture(scope="module")
+def app(config):
+    return synthesize(config)
+
+
+def test_two_hundred_models_pass_nag(app):
+    report = json.loads((app.outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin["violations"]] == []
+    sagemaker_or_guardrail = MODELS - MODELS // len(KINDS)  # plain Bedrock models need no stack
+    datasets = MODELS // len(KINDS)
+    assert len(app.templates) == 2 + sagemaker_or_guardrail + datasets
+
+
+def test_no_stack_nears_cloudformation_limits(app):
+    for name, template in app.raw.items():
+        assert len(template["Resources"]) < 500, name
+        assert len(json.dumps(template)) < 1_000_000, name  # the S3-uploaded template limit
+
+
+def router_policies(app) -> list[dict]:
+    policies = app.resources("api", "AWS::IAM::ManagedPolicy")
+    return [p["Properties"] for logical_id, p in policies.items() if logical_id.startswith("RouterInvoke")]
+
+
+def test_router_policies_fit_iam_at_their_longest(app):
+    policies = router_policies(app)
+    assert 1 < len(policies) <= MANAGED_POLICIES_PER_ROLE
+    sizes = [document_characters(policy["PolicyDocument"]) for policy in policies]
+    assert max(sizes) <= MANAGED_POLICY_CHARACTERS, sizes
+    inline = app.resources("api", "AWS::IAM::Policy").values()
+    router_inline = [p for p in inline if "Router" in json.dumps(p["Properties"]["Roles"])]
+    assert sum(document_characters(p["Properties"]["PolicyDocument"]) for p in router_inline) <= 10240
+
+
+def test_router_may_invoke_exactly_the_configured_endpoints(app, config):
+    granted = set()
+    for policy in router_policies(app):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if any(action.startswith("sagemaker:Invoke") for action in statement["Action"]):
+                resources = statement["Resource"]
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    granted.add(re.sub(r".*:endpoint/", "", longest_text(resource)))
+    sagemaker = {label for label, model in config.models.items() if model.source != "bedrock"}
+    assert granted == {names.endpoint_name("catalog", label) for label in sagemaker}
+
+
+def test_router_environment_fits_lambda_and_its_registry_names_every_model(app, config):
+    (function,) = [
+        f["Properties"]
+        for f in app.resources("api", "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "router.handler"
+    ]
+    variables = function["Environment"]["Variables"]
+    size = sum(len(key) + len(longest_text(value)) for key, value in variables.items())
+    assert size <= LAMBDA_ENVIRONMENT_BYTES
+    assert set(app.router_registry()["models"]) == set(config.models)
+
+
+def test_cfn_lint_is_clean_on_every_kind_of_stack(app, config):
+    """Stacks of one kind differ only in names: lint the API, data, a dataset and one of each kind."""
+    picked = {names.api_stack_name("catalog"), names.data_stack_name("catalog")}
+    picked.add(names.dataset_stack_name("catalog", "data000"))
+    picked.update(names.model_stack_name("catalog", f"{kind}-{n:03}") for n, kind in enumerate(KINDS))
+    picked &= set(app.raw)
+    assert len(picked) == 3 + len(KINDS) - 1  # every kind but plain Bedrock has a stack
+    settings = ManualArgs(regions=[config.region], ignore_checks=list(CFN_LINT_IGNORES))
+    for stack_name in sorted(picked):
+        assert [str(f) for f in lint(json.dumps(app.raw[stack_name]), config=settings)] == [], stack_name
+
+
+def test_a_catalogue_iam_cannot_hold_is_a_config_error_naming_the_key(tmp_path):
+    data = catalog(0)
+    data["models"] = {
+        f"m{n:03}": {
+            "source": "huggingface",
+            "model_id": "org/model",
+            "task": "text-classification",
+            "hosting": {"type": "async", "instance_type": "ml.m5.large"},
+        }
+        for n in range(450)
+    }
+    path = tmp_path / "huge.yaml"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert message.count("\n") == 0
+    assert message.startswith(f"{path}: models: 450 models need ") and "at most 10" in message
+
+
+def test_too_many_created_guardrails_is_a_config_error(tmp_path):
+    data = catalog(0)
+    data["models"] = {
+        f"assistant-{n:03}": {
+            "source": "bedrock",
+            "model_id": "amazon.nova-lite-v1:0",
+            "guardrail": {"content_filters": [{"type": "HATE"}]},
+        }
+        for n in range(120)
+    }
+    path = tmp_path / "guarded.yaml"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match=r"models: 120 Bedrock models create their own guardrail"):
+        load_config(path)
