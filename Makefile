@@ -70,3 +70,4 @@ lint: deps  ## ruff over all Python
 bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/README.md
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/router.py
+	$(PY) benchmarks/catalog_synth.py

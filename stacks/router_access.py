@@ -124,7 +124,9 @@ def router_grants(config, parts: ArnParts, created_guardrails: Mapping[str, str]
     return rows
 
 
-def pack_policies(rows: list[Grant], sizes: list[Grant] | None = None) -> list[dict[tuple, list[str]]]:
+def pack_policies(
+    rows: list[Grant], sizes: list[Grant] | None = None, limit: int = MANAGED_POLICY_CHARACTERS
+) -> list[dict[tuple, list[str]]]:
     """Rows grouped into policy documents ({actions: [resources]}) that each fit a managed policy.
 
     ``sizes`` are the same rows with the longest values their tokens can take (default ``rows``):
@@ -132,23 +134,20 @@ def pack_policies(rows: list[Grant], sizes: list[Grant] | None = None) -> list[d
     sizes = sizes or rows
     if len(sizes) != len(rows):
         raise ValueError("rows and their sized twins must correspond one to one")
-    documents: list[dict[tuple, list[str]]] = []
-    used = MANAGED_POLICY_CHARACTERS  # forces a first document
-    granted = set()
+    empty = len('{"Version":"2012-10-17","Statement":[]}')
+    documents: list[dict[tuple, list[str]]] = [{}]
+    used, granted = empty, set()
     for row, sized in zip(rows, sizes, strict=True):
         if row in granted:
             continue  # Bedrock models that share a base model share its ARNs: grant each once
         granted.add(row)
-        current = documents[-1] if documents else {}
-        cost = _added_characters(current, sized)
-        if used + cost > MANAGED_POLICY_CHARACTERS:
+        cost = _added_characters(documents[-1], sized)
+        if used + cost > limit:
             documents.append({})
-            current = documents[-1]
-            used = len('{"Version":"2012-10-17","Statement":[]}')
-            cost = _added_characters(current, sized)
-        current.setdefault(row.actions, []).append(row.resource)
+            used, cost = empty, _added_characters(documents[-1], sized)
+        documents[-1].setdefault(row.actions, []).append(row.resource)
         used += cost
-    return documents
+    return [document for document in documents if document]
 
 
 def _added_characters(document: dict[tuple, list[str]], row: Grant) -> int:

@@ -134,37 +134,33 @@ def test_cfn_lint_is_clean_on_every_kind_of_stack(app, config):
         assert [str(f) for f in lint(json.dumps(app.raw[stack_name]), config=settings)] == [], stack_name
 
 
-def test_a_catalogue_iam_cannot_hold_is_a_config_error_naming_the_key(tmp_path):
-    data = catalog(0)
-    data["models"] = {
-        f"m{n:03}": {
-            "source": "huggingface",
-            "model_id": "org/model",
-            "task": "text-classification",
-            "hosting": {"type": "async", "instance_type": "ml.m5.large"},
-        }
-        for n in range(450)
-    }
-    path = tmp_path / "huge.yaml"
-    path.write_text(json.dumps(data))
+def load_error(tmp_path, count: int, name: str, entry: dict) -> str:
+    """The message loading ``count`` copies of ``entry`` fails with (a YAML file is also JSON)."""
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(json.dumps({**catalog(0), "models": {f"{name}-{n:03}": entry for n in range(count)}}))
     with pytest.raises(ConfigError) as raised:
         load_config(path)
-    message = str(raised.value)
+    return str(raised.value).removeprefix(f"{path}: ")
+
+
+def test_a_catalogue_iam_cannot_hold_is_one_config_error_naming_the_key(tmp_path):
+    hosting = {"type": "async", "instance_type": "ml.m5.large"}
+    entry = {
+        "source": "huggingface",
+        "model_id": "org/model",
+        "task": "text-classification",
+        "hosting": hosting,
+    }
+    message = load_error(tmp_path, 450, "m", entry)
     assert message.count("\n") == 0
-    assert message.startswith(f"{path}: models: 450 models need ") and "at most 10" in message
+    assert message.startswith("models: 450 models need ") and "at most 10" in message
 
 
 def test_too_many_created_guardrails_is_a_config_error(tmp_path):
-    data = catalog(0)
-    data["models"] = {
-        f"assistant-{n:03}": {
-            "source": "bedrock",
-            "model_id": "amazon.nova-lite-v1:0",
-            "guardrail": {"content_filters": [{"type": "HATE"}]},
-        }
-        for n in range(120)
+    guarded = {
+        "source": "bedrock",
+        "model_id": "amazon.nova-lite-v1:0",
+        "guardrail": {"content_filters": [{"type": "HATE"}]},
     }
-    path = tmp_path / "guarded.yaml"
-    path.write_text(json.dumps(data))
-    with pytest.raises(ConfigError, match=r"models: 120 Bedrock models create their own guardrail"):
-        load_config(path)
+    message = load_error(tmp_path, 120, "assistant", guarded)
+    assert message.startswith("models: 120 Bedrock models create their own guardrail")
