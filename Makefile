@@ -38,8 +38,8 @@ train: deps  ## start MODEL's training pipeline in ENV (Glue job first): make tr
 	$(PY) -m mlkit.train $(MODEL) --env $(ENV)
 
 invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=churn DATA='{"instances": [[1, 2]]}'
-	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make invoke MODEL=<name> DATA='<json>'|DATA=@<file> [CONTENT_TYPE=text/csv] [ENV=dev|URL=...]; models: $(PY) -m mlkit.client list"; exit 2; }
-	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type $(CONTENT_TYPE)) $(if $(URL),--url $(URL))
+	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make invoke MODEL=<name> DATA='<json>'|DATA=@<file> [CONTENT_TYPE=image/jpeg] [ACCEPT=image/png] [OUTPUT=<file>] [ENV=dev|URL=...]; models: $(PY) -m mlkit.client list"; exit 2; }
+	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type '$(CONTENT_TYPE)') $(if $(ACCEPT),--accept '$(ACCEPT)') $(if $(OUTPUT),--output '$(OUTPUT)') $(if $(URL),--url $(URL))
 
 test: deps  ## run the tests
 	$(PY) -m pytest

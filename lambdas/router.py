@@ -7,18 +7,18 @@ GET  /models/{name}          one model
 This module only parses, calls and maps; the work lives in the ``shared`` package.
 """
 
+import base64
 import os
 import time
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from shared import bedrock, catalog, errors, http, sagemaker
 from shared.registry import BedrockModel, Model, load_settings
 from shared.rest_resolver import APIGatewayRestResolver, Response
 
 logger = Logger()
-metrics = Metrics()
 app = APIGatewayRestResolver()
 # Parsed once per cold start; a bad registry fails the init with its reason.
 SETTINGS = load_settings(os.environ)
@@ -35,7 +35,7 @@ def invoke_model(name: str) -> Response:
         )
         reply = _call(model, request)
         status = reply.status
-        return Response(reply.status, reply.content_type, reply.body)
+        return _response(reply)
     except errors.ApiError as error:
         status, failure = error.status, error
         raise
@@ -94,6 +94,9 @@ def _call(model: Model, request: http.InvokeRequest) -> http.Reply:
 def _record(model: str, status: int, started: float, failure: errors.ApiError | None) -> None:
     """Per-model metrics and one log line; never the request or response body."""
     latency_ms = (time.perf_counter() - started) * 1000
+    # One metrics object per request: a shared one keeps its "model" dimension whenever a flush
+    # does not clear it (POWERTOOLS_METRICS_DISABLED), and then warns on the next model's.
+    metrics = EphemeralMetrics()
     metrics.add_dimension("model", model)
     metrics.add_metric("Latency", MetricUnit.Milliseconds, latency_ms)
     metrics.add_metric("Errors", MetricUnit.Count, int(status >= 500))
@@ -104,6 +107,16 @@ def _record(model: str, status: int, started: float, failure: errors.ApiError | 
     if failure is not None:
         details.update(error=failure.code, aws_code=failure.aws_code)
     logger.info("model invoked", extra=details)
+
+
+def _response(reply: http.Reply) -> Response:
+    if isinstance(reply.body, str):
+        return Response(reply.status, reply.content_type, reply.body)
+    # Powertools base64-encodes bytes, but would first try to JSON-serialise bytes typed
+    # application/json (and fail outside our handlers): encode them here, the same way.
+    response = Response(reply.status, reply.content_type, base64.b64encode(reply.body).decode())
+    response.base64_encoded = True
+    return response
 
 
 def _json(status: int, payload: dict) -> Response:

@@ -1,7 +1,8 @@
 """Call the deployed mlkit API from a terminal, signed with your AWS credentials (SigV4).
 
 Usage:
-  python -m mlkit.client invoke NAME --data JSON|@FILE|@- [--content-type application/json|text/csv]
+  python -m mlkit.client invoke NAME --data JSON|TEXT|@FILE|@- [--content-type TYPE] [--accept TYPE]
+                                     [--output FILE]
   python -m mlkit.client list
   python -m mlkit.client show NAME
 Common options: [--url URL] [--env ENV] [--region REGION] [--api-key KEY] [--timeout SECONDS]
@@ -12,12 +13,22 @@ Requests are signed for the region given by --region, else the one in an execute
 session's (AWS_DEFAULT_REGION or the profile's), else AWS_REGION. --api-key defaults to MLKIT_API_KEY,
 for APIs deployed with api_keys.
 
-Prints a JSON answer pretty, any other answer as it came. An error answer goes to stderr as
-`error <status> <code>: <message>`.
+--content-type is any media type (default application/json; only JSON is checked before sending). A file
+(@FILE) is sent as its raw bytes: `--data @cat.jpg --content-type image/jpeg`.
+
+--accept TYPE sends an Accept header, which the model also gets. API Gateway returns an answer as bytes only
+when the request's Accept names one of the API's binary media types (image/*, audio/*,
+application/octet-stream, ...): without it, a binary answer arrives as base64 text. So for an image answer
+pass e.g. `--accept image/png --output out.png`.
+
+Prints a JSON answer pretty and a text answer as it came. --output FILE writes the answer's raw bytes to FILE
+instead; a binary answer is never printed: without --output, a one-line note of its type and size goes to
+stderr. An error answer goes to stderr as `error <status> <code>: <message>`.
 
 Exit codes: 0 answered; 1 the API refused the request (4xx); 2 the API or model failed (5xx);
 3 the API could not be reached or found: network, credentials, region or stack lookup;
-4 bad command line (unreadable --data file, --data not JSON for application/json).
+4 bad command line (unreadable --data file, --data not JSON for application/json, invalid media type,
+unwritable --output).
 """
 
 from __future__ import annotations
@@ -39,8 +50,16 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lambdas.shared.registry import is_text_media_type
+from stacks import names
+
 EXIT_OK, EXIT_CLIENT_ERROR, EXIT_SERVER_ERROR, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 2, 3, 4
-CONTENT_TYPES = ("application/json", "text/csv")
+JSON = "application/json"
+# RFC 9110: type/subtype tokens, then optional ;name=value parameters (values may be quoted).
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+MEDIA_TYPE = re.compile(rf'{_TOKEN}/{_TOKEN}(\s*;\s*{_TOKEN}=({_TOKEN}|"[^"\\\r\n]*"))*')
+# An Accept value: printable ASCII (a list of types with q-values, wildcards...), checked by the API.
+ACCEPT = re.compile(r"[\x20-\x7e]{1,1024}")
 # API Gateway gives up after 29 s; a little more lets its own 504 reach us instead of our timeout.
 DEFAULT_TIMEOUT_SECONDS = 35
 NO_REGION = "no AWS region: pass --region, set AWS_REGION, or give your profile a region"
@@ -64,7 +83,7 @@ class Answer(NamedTuple):
 
 def api_url(session: boto3.Session, env: str, region: str | None) -> str:
     """The ApiUrl output of mlkit-<env>-api."""
-    stack_name = f"mlkit-{env}-api"
+    stack_name = names.api_stack_name(env)
     region = region or session_region(session)
     if not region:
         raise Unreachable(NO_REGION)
@@ -155,7 +174,7 @@ def read_data(value: str, content_type: str) -> bytes:
             raise UsageError(f"--data {value}: {error.strerror}") from None
     else:
         data = value.encode("utf-8")
-    if content_type == "application/json":
+    if media_type(content_type) == JSON:
         try:
             json.loads(data)
         except ValueError as error:
@@ -165,9 +184,25 @@ def read_data(value: str, content_type: str) -> bytes:
     return data
 
 
+def media_type(content_type: str) -> str:
+    """'Image/PNG; q=1' -> 'image/png'."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
+    kind = media_type(content_type)
+    return kind == JSON or kind.endswith("+json")
+
+
+def as_text(answer: Answer) -> str | None:
+    """The answer as text if its type is text-like (or missing) and it decodes, else None: binary."""
+    kind = media_type(answer.content_type)
+    if kind and not is_text_media_type(kind):  # the router's and the API's own rule
+        return None
+    try:
+        return answer.body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def parsed_json(answer: Answer) -> object | None:
@@ -189,22 +224,30 @@ def error_line(answer: Answer) -> str:
     return f"error {answer.status} {code}: {message}"
 
 
-def print_answer(answer: Answer, stdout=None, stderr=None) -> int:
-    """Print the answer readably and return the exit code its status maps to."""
+def print_answer(answer: Answer, output: str | None = None, stdout=None, stderr=None) -> int:
+    """Print the answer readably (or write its bytes to ``output``); the exit code its status maps to."""
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     if answer.status >= 400:
         print(error_line(answer), file=stderr)
         return EXIT_CLIENT_ERROR if answer.status < 500 else EXIT_SERVER_ERROR
+    kind = answer.content_type or "no Content-Type"
+    if output:
+        try:
+            with open(output, "wb") as file:
+                file.write(answer.body)
+        except OSError as error:
+            raise UsageError(f"--output {output}: {error.strerror}") from None
+        print(f"mlkit.client: wrote {len(answer.body)} bytes ({kind}) to {output}", file=stderr)
+        return EXIT_OK
     payload = parsed_json(answer)
     if payload is not None:
         print(json.dumps(payload, indent=2, ensure_ascii=False), file=stdout)
         return EXIT_OK
-    try:
-        text = answer.body.decode("utf-8")
-    except UnicodeDecodeError:
-        # A binary answer is passed through untouched, for `> file`.
-        stdout.flush()
-        stdout.buffer.write(answer.body)
+    text = as_text(answer)
+    if text is None:
+        # Bytes on a terminal are garbage and can upset it: say what came instead.
+        note = f"binary answer ({kind}, {len(answer.body)} bytes) not printed; pass --output FILE to save it"
+        print(f"mlkit.client: {note}", file=stderr)
         return EXIT_OK
     print(text, end="" if text.endswith("\n") else "\n", file=stdout)
     return EXIT_OK
@@ -215,8 +258,9 @@ def route(args: argparse.Namespace) -> tuple[str, str, bytes | None, dict[str, s
     name = urllib.parse.quote(args.name, safe="") if args.command != "list" else ""
     headers = {"x-api-key": args.api_key} if args.api_key else {}
     if args.command == "invoke":
-        # No Accept header: the model answers in its own default type.
         headers["Content-Type"] = args.content_type
+        if args.accept:  # else the model answers in its own default type
+            headers["Accept"] = args.accept
         return "POST", f"/models/{name}/invoke", read_data(args.data, args.content_type), headers
     headers["Accept"] = "application/json"
     if args.command == "show":
@@ -262,10 +306,33 @@ def parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser("invoke", parents=[common], help="POST /models/NAME/invoke")
     invoke.add_argument("name", help="the model's name in the config")
     invoke.add_argument("--data", required=True, help="the request body, @PATH for a file's, @- for stdin")
-    invoke.add_argument("--content-type", choices=CONTENT_TYPES, default=CONTENT_TYPES[0])
+    invoke.add_argument(
+        "--content-type",
+        metavar="TYPE",
+        type=_checked(MEDIA_TYPE, "a media type such as image/jpeg"),
+        default=JSON,
+        help="the body's media type (default application/json), e.g. text/csv, image/jpeg, audio/wav",
+    )
+    invoke.add_argument(
+        "--accept",
+        metavar="TYPE",
+        type=_checked(ACCEPT, "printable ASCII, e.g. image/png"),
+        help="the Accept header; API Gateway returns bytes only if it names a binary media type (image/*, "
+        "audio/*, application/octet-stream)",
+    )
+    invoke.add_argument("--output", metavar="FILE", help="write the answer's raw bytes to FILE")
     commands.add_parser("list", parents=[common], help="GET /models")
     commands.add_parser("show", parents=[common], help="GET /models/NAME").add_argument("name")
     return top
+
+
+def _checked(pattern: re.Pattern, what: str):
+    def check(value: str) -> str:
+        if not pattern.fullmatch(value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return value
+
+    return check
 
 
 def _exit_codes() -> str:
@@ -275,7 +342,11 @@ def _exit_codes() -> str:
 def main(argv: list[str] | None = None, session: boto3.Session | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return print_answer(call(args, session))
+        output = getattr(args, "output", None)
+        if output and not os.access(os.path.dirname(os.path.abspath(output)), os.W_OK):
+            # Checked before the call: a model's answer that cannot be saved would be paid for and lost.
+            raise UsageError(f"--output {output}: its directory does not exist or is not writable")
+        return print_answer(call(args, session), output)
     except UsageError as error:
         print(f"mlkit.client: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -169,10 +169,13 @@ def _from_client_error(error: ClientError, context: CallContext) -> ApiError:
         "aws_message": aws_message,
         "model_said": error.response.get("OriginalMessage") or aws_message,
     }
+    answered = f"AWS answered {code} for model {context.model}"
     for rule in AWS_ERRORS:
         if rule.matches(code, context.service, aws_message):
-            return ApiError(rule.status, rule.error, rule.message.format(**fields), aws_code=code)
-    return ApiError(502, "aws_error", f"AWS answered {code} for model {context.model}: {aws_message}", code)
+            # A row that is only AWS's message ("{aws_message}") must still say something when AWS did not.
+            message = rule.message.format(**fields).strip() or answered
+            return ApiError(rule.status, rule.error, message, aws_code=code)
+    return ApiError(502, "aws_error", f"{answered}: {aws_message}", code)
 
 
 @contextlib.contextmanager

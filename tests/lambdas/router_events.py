@@ -116,3 +116,12 @@ def call(event: dict) -> tuple[int, dict[str, str], object]:
     if headers.get("Content-Type") == "application/json":
         body = json.loads(body)
     return answer["statusCode"], headers, body
+
+
+def add_model(monkeypatch, name: str, like: str, **fields) -> None:
+    """Register one more model for a test: ``like``'s entry under ``name``, with ``fields`` changed
+    (e.g. content_types=("image/jpeg",)). The router reads its registry once, so patch what it read."""
+    router = load_router()
+    model = router.SETTINGS.models[like]._replace(name=name, **fields)
+    models = {**router.SETTINGS.models, name: model}
+    monkeypatch.setattr(router, "SETTINGS", router.SETTINGS._replace(models=models))

@@ -2,6 +2,7 @@
 
 import io
 import json
+import warnings
 from types import SimpleNamespace
 
 import pytest
@@ -62,11 +63,11 @@ AWS_CASES = {
     "endpoint-not-found": (
         SENTIMENT,
         "ValidationError",
-        "Endpoint mlkit-sentiment of account 123456789012 not found.",
+        "Endpoint mlkit-test-sentiment of account 123456789012 not found.",
         {},
         503,
         "model_not_ready",
-        "Endpoint mlkit-sentiment of model sentiment is not ready (missing or not InService)",
+        "Endpoint mlkit-test-sentiment of model sentiment is not ready (missing or not InService)",
     ),
     "model-not-ready": (
         CHAT,
@@ -121,6 +122,15 @@ AWS_CASES = {
         400,
         "validation",
         "A conversation must start with a user message.",
+    ),
+    "bedrock-validation-without-message": (
+        CHAT,
+        "ValidationException",
+        "",
+        {},
+        400,
+        "validation",
+        "AWS answered ValidationException for model chat",
     ),
     # Not in the table for this service (or at all): a 502 that names the AWS code.
     "sagemaker-other-validation": (
@@ -308,3 +318,19 @@ def test_metrics_and_log_name_the_model_and_status_but_never_the_body(capsys):
         "ThrottlingException",
     )
     assert "hello" not in log.getvalue()
+
+
+@pytest.mark.parametrize("disabled", ["true", "false"])
+def test_requests_for_different_models_never_warn_and_each_emf_names_its_model(monkeypatch, capsys, disabled):
+    # `make local` disables metrics; Powertools' flush then keeps the dimensions it would clear.
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", disabled)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for model in (SENTIMENT, CHAT, SENTIMENT):
+            call_with_aws_error(model, "ThrottlingException", "Rate exceeded")
+
+    assert [str(warning.message) for warning in caught] == []
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    expected = [] if disabled == "true" else ["sentiment", "chat", "sentiment"]
+    assert [line["model"] for line in emf] == expected
+    assert all(line["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0] == "model" for line in emf)

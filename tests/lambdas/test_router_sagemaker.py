@@ -50,9 +50,9 @@ def endpoint_answer(body: bytes, content_type: str = "application/json") -> dict
 
 @pytest.fixture
 def endpoints(aws):
-    """The sentiment and async endpoints exist (InService); mlkit-churn does not."""
-    create_endpoint("mlkit-sentiment")
-    create_endpoint("mlkit-churn-async")
+    """The sentiment and async endpoints exist (InService); mlkit-test-churn does not."""
+    create_endpoint("mlkit-test-sentiment")
+    create_endpoint("mlkit-test-churn-async")
     boto3.client("s3").create_bucket(Bucket=BUCKET)
 
 
@@ -92,7 +92,7 @@ def test_content_type_is_normalised_and_accept_passed_through():
     """Parameters the router sends, asserted with a Stubber (moto does not record them)."""
     runtime = aws.client("sagemaker-runtime")
     expected = {
-        "EndpointName": "mlkit-churn",
+        "EndpointName": "mlkit-test-churn",
         "Body": b"42,1,0,3.5",
         "ContentType": "text/csv",
         "Accept": "application/json",
@@ -111,7 +111,7 @@ def test_content_type_is_normalised_and_accept_passed_through():
 def test_a_base64_request_body_reaches_the_endpoint_as_bytes():
     runtime = aws.client("sagemaker-runtime")
     payload = bytes(range(256))
-    expected = {"EndpointName": "mlkit-churn", "Body": payload, "ContentType": "application/json"}
+    expected = {"EndpointName": "mlkit-test-churn", "Body": payload, "ContentType": "application/json"}
     with Stubber(runtime) as stubber:
         stubber.add_response("invoke_endpoint", endpoint_answer(b"{}"), expected)
         status, _, _ = call(invoke_event("churn", payload))
@@ -155,7 +155,7 @@ def test_get_models_lists_every_model_with_its_endpoint_status(endpoints):
         "name": "sentiment",
         "source": "huggingface",
         "hosting": "serverless",
-        "endpoint_name": "mlkit-sentiment",
+        "endpoint_name": "mlkit-test-sentiment",
         "content_types": ["application/json"],
         "status": "InService",
     }
@@ -171,7 +171,7 @@ def test_get_models_lists_every_model_with_its_endpoint_status(endpoints):
 
 def test_a_failed_describe_marks_one_model_unknown_without_failing_the_list(endpoints):
     def deny_sentiment(params, **_):
-        if params["EndpointName"] == "mlkit-sentiment":
+        if params["EndpointName"] == "mlkit-test-sentiment":
             error = {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}
             raise ClientError(error, "DescribeEndpoint")
 
@@ -190,7 +190,7 @@ def test_a_failed_describe_marks_one_model_unknown_without_failing_the_list(endp
 
 def test_get_one_model_and_an_unknown_one(endpoints):
     status, _, body = call(rest_event("GET", "/models/churn-async"))
-    assert (status, body["status"], body["endpoint_name"]) == (200, "InService", "mlkit-churn-async")
+    assert (status, body["status"], body["endpoint_name"]) == (200, "InService", "mlkit-test-churn-async")
 
     status, _, body = call(rest_event("GET", "/models/nope"))
     assert (status, body["error"]) == (404, "not_found")

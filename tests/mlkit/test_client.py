@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from mlkit.client import Unreachable, main, signing_region
+from tests.images import TINY_JPEG
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "/prod"  # API Gateway URLs end with the stage: https://id.execute-api.region.amazonaws.com/prod/
@@ -156,10 +157,55 @@ def test_invoke_sends_csv_from_a_file_with_the_api_key_and_prints_text_as_is(api
     assert_signed(received, api.port)
 
 
-def test_invoke_passes_a_binary_answer_through_untouched(api, capsysbinary):
-    api.answer("POST", "/models/art/invoke", 200, b"\x89PNG\x00\xff", content_type="image/png")
+def test_invoke_sends_a_jpeg_files_raw_bytes_with_its_type_and_accept(api, capsys, tmp_path):
+    api.answer("POST", "/models/vision/invoke", 200, {"label": "cat"})
+    cat = tmp_path / "cat.jpg"
+    cat.write_bytes(TINY_JPEG)
+    argv = ["invoke", "vision", "--url", api.url, "--data", f"@{cat}", "--content-type", "image/jpeg"]
+    assert main([*argv, "--accept", "application/json"]) == 0
+    assert capsys.readouterr() == (pretty({"label": "cat"}), "")
+    received = api.only_request()
+    assert received.body == TINY_JPEG
+    assert (received.headers["content-type"], received.headers["accept"]) == (
+        "image/jpeg",
+        "application/json",
+    )
+    assert_signed(received, api.port)
+
+
+def test_a_binary_answer_is_written_to_output_byte_identical(api, capsys, tmp_path):
+    api.answer("POST", "/models/vision/invoke", 200, TINY_JPEG, content_type="image/jpeg")
+    out = tmp_path / "out.jpg"
+    argv = [
+        "invoke",
+        "vision",
+        "--url",
+        api.url,
+        "--data",
+        "{}",
+        "--accept",
+        "image/jpeg",
+        "--output",
+        str(out),
+    ]
+    assert main(argv) == 0
+    assert out.read_bytes() == TINY_JPEG
+    assert capsys.readouterr() == ("", f"mlkit.client: wrote {len(TINY_JPEG)} bytes (image/jpeg) to {out}\n")
+    assert api.only_request().headers["accept"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("content_type", ["image/png", "application/json", "text/plain", ""])
+def test_a_binary_answer_is_never_printed_but_named_with_its_size(api, capsysbinary, content_type):
+    body = b"\x89PNG\x00\xff" if content_type != "image/png" else b"PNG but text"
+    api.answer("POST", "/models/art/invoke", 200, body, content_type=content_type)
     assert main(["invoke", "art", "--url", api.url, "--data", '{"prompt": "a cat"}']) == 0
-    assert capsysbinary.readouterr().out == b"\x89PNG\x00\xff"
+    out, err = capsysbinary.readouterr()
+    kind = content_type or "no Content-Type"
+    assert out == b""
+    note = (
+        f"mlkit.client: binary answer ({kind}, {len(body)} bytes) not printed; pass --output FILE to save it"
+    )
+    assert err.decode() == note + "\n"
 
 
 def test_list_gets_the_models(api, capsys):
@@ -239,10 +285,35 @@ def test_bad_data_exits_4_before_any_request(api, capsys, tmp_path):
     assert "--data is not valid JSON" in capsys.readouterr().err
     assert main(["invoke", "churn", "--url", api.url, "--data", f"@{tmp_path / 'missing.json'}"]) == 4
     assert "No such file or directory" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as usage:
-        main(["invoke", "churn", "--url", api.url, "--data", "{}", "--content-type", "text/xml"])
-    assert usage.value.code == 4
+    for option, value in (("--content-type", "not a type"), ("--content-type", "image/"), ("--accept", "\n")):
+        with pytest.raises(SystemExit) as usage:
+            main(["invoke", "churn", "--url", api.url, "--data", "{}", option, value])
+        assert usage.value.code == 4
+    assert "is not a media type such as image/jpeg" in capsys.readouterr().err
+    missing = tmp_path / "missing" / "out.jpg"
+    assert main(["invoke", "churn", "--url", api.url, "--data", "{}", "--output", str(missing)]) == 4
+    assert "its directory does not exist or is not writable" in capsys.readouterr().err
     assert api.received == []
+
+
+def test_any_media_type_is_sent_and_only_json_is_checked(api, capsys):
+    api.answer("POST", "/models/doc/invoke", 200, b"<ok/>", content_type="application/xml")
+    argv = [
+        "invoke",
+        "doc",
+        "--url",
+        api.url,
+        "--data",
+        "<a>1</a>",
+        "--content-type",
+        "text/xml; charset=utf-8",
+    ]
+    assert main(argv) == 0
+    assert capsys.readouterr() == ("<ok/>\n", "")
+    assert api.only_request().headers["content-type"] == "text/xml; charset=utf-8"
+    assert (
+        main(["invoke", "doc", "--url", api.url, "--data", "<a/>", "--content-type", "Application/JSON"]) == 4
+    )
 
 
 def without_credentials(tmp_path) -> dict[str, str]:
