@@ -5,6 +5,7 @@ moto's CloudFormation applies only part of a bucket's properties; what it drops 
 """
 
 from mlkit.report import NotEmulated, StepFailed
+from stacks import names
 
 NOT_APPLIED_BY_MOTO = (
     "moto's CloudFormation drops bucket versioning, public access block, lifecycle, access logging, "
@@ -34,7 +35,7 @@ def check_bucket(s3, name: str, *, key_arn: str | None, environment: str) -> Non
     if not key_arn and default["SSEAlgorithm"] != "AES256":
         raise StepFailed(f"log bucket {name} encrypts with {default['SSEAlgorithm']}, expected AES256")
     tags = {tag["Key"]: tag["Value"] for tag in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
-    if (tags.get("project"), tags.get("environment")) != ("mlkit", environment):
+    if (tags.get("project"), tags.get("environment")) != (names.PROJECT, environment):
         raise StepFailed(f"bucket {name} lacks the project/environment tags: {tags}")
 
 
@@ -50,8 +51,9 @@ def check_data_stack(clients, stack_name: str, environment: str) -> str:
     if not kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]:
         raise StepFailed(f"KMS key {key_id} does not rotate")
     aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
-    if aliases.get(f"alias/mlkit-{environment}-data") != key_id:
-        raise StepFailed(f"alias/mlkit-{environment}-data does not point at the data key")
+    alias = names.data_key_alias(environment)
+    if aliases.get(alias) != key_id:
+        raise StepFailed(f"{alias} does not point at the data key")
     return "4 buckets encrypted (3 with the data key) and tagged; key rotates; alias set"
 
 

@@ -3,8 +3,9 @@
 Per dataset (once, however many models share it): upload the sample data to the raw bucket, run
 the real Glue transform on local Spark. Per training model: train with XGBoost as the built-in
 container would, package model.tar.gz into the artifacts bucket, apply the evaluation gate,
-deploy through the real deploy Lambda with the event the deployed pipeline builds, and call the
-model through the real router, whose endpoint answers with this model's own predictions.
+deploy through the real deploy Lambda with the event the deployed pipeline builds, check the
+endpoint's config against the model's hosting, and prove that the router sends rows to this
+model's endpoint (mlkit/route_proof.py), whose answer is this model's own predictions.
 Per Autopilot model: what can be checked offline, and that AutoML itself is not emulated.
 
 Without Java the Spark step and every step that needs its output are skipped, with the hint.
@@ -12,180 +13,131 @@ Without Java the Spark step and every step that needs its output are skipped, wi
 
 import json
 import random
-import tempfile
-from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass, field
-from pathlib import Path
+import uuid
 
 import numpy as np
 
 from mlkit import local_endpoint, local_training
-from mlkit.api_event import rest_event
-from mlkit.checks import stack_outputs
 from mlkit.emulator import ROOT
+from mlkit.hosting_checks import check_endpoint_config
+from mlkit.local_context import Run
 from mlkit.report import NotEmulated, Report, StepFailed, StepSkipped
-from mlkit.route_checks import call, load_router
+from mlkit.route_checks import RECORDED, queued_detail
+from mlkit.route_proof import as_bytes, prove_inline, sample_request
+from stacks import names
 
 SAMPLE_DATA = ROOT / "sample-data"
 REQUEST_ROWS = 5
+CSV = "text/csv"
 AUTOML_NOT_EMULATED = (
     "AutoML V2 does not run offline (moto's job never completes and its BestCandidate is a placeholder): "
     "nothing is trained or deployed for this model here"
 )
 
 
-@dataclass
-class Run:
-    """What the steps share: the emulator, the data buckets, a work directory, Spark and the router."""
-
-    config: object
-    clients: Callable
-    emulator: object
-    workdir: Path
-    exits: ExitStack
-    buckets: dict[str, str] = field(default_factory=dict)
-    spark: object = None
-    router: object = None
-
-    def s3(self):
-        return self.clients("s3")
-
-    def session(self):
-        if self.spark is None:
-            self.spark = self.exits.enter_context(local_training.local_spark())
-        return self.spark
-
-    def stack(self, part: str) -> str:
-        return f"mlkit-{self.config.environment}-{part}"
-
-
-def attempt(report: Report, scope: str, name: str, blocked: str | None, action) -> tuple[object, str | None]:
-    """One report row: skipped when an earlier step blocks it, else ``action(row)``.
-
-    Answers (the action's result or None, why the steps after it are blocked or None).
-    """
-    try:
-        with report.step(scope, name) as row:
-            if blocked:
-                raise StepSkipped(blocked)
-            return action(row), None
-    except Exception:  # recorded as failed by report.step; the next model still runs
-        return None, f"needs '{name}', which failed"
-    return None, blocked or f"needs '{name}', which was skipped"
-
-
-def run_custom_models(report: Report, config, clients, emulator) -> dict[str, dict]:
+def run_custom_models(report: Report, run: Run) -> dict[str, dict]:
     """Add the custom models' rows to ``report``; answers what each model did (for tests)."""
     datasets: dict[str, list[str]] = {}
-    for label, model in config.models.items():
+    for label, model in run.config.models.items():
         if model.source in ("training", "autopilot"):
             datasets.setdefault(model.dataset, []).append(label)
     outcomes: dict[str, dict] = {}
-    if not datasets:
-        return outcomes
-    java = local_training.java_problem()
-    with ExitStack() as exits:
-        workdir = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="mlkit-local-")))
-        run = Run(config=config, clients=clients, emulator=emulator, workdir=workdir, exits=exits)
-        for dataset, labels in datasets.items():
-            first = config.models[labels[0]]
-            blocked = prepare_dataset(report, run, dataset, first, java)
-            for label in labels:
-                model = config.models[label]
-                if model.source == "training":
-                    outcomes[label] = run_training_model(report, run, label, model, blocked)
-                else:
-                    outcomes[label] = check_autopilot_model(report, run, label, model, blocked)
+    java = local_training.java_problem() if datasets else None
+    for dataset, labels in datasets.items():
+        # Models on one dataset agree on what it is (the config says so), so any of them defines it.
+        blocked = prepare_dataset(report, run, dataset, run.config.models[labels[0]], java)
+        for label in labels:
+            model = run.config.models[label]
+            if model.source == "training":
+                outcomes[label] = run_training_model(report, run, label, model, blocked)
+            else:
+                outcomes[label] = check_autopilot_model(report, run, label, model, blocked)
     return outcomes
 
 
 def prepare_dataset(report: Report, run: Run, dataset: str, model, java: str | None) -> str | None:
     """Upload, then the Glue transform; answers why the dataset's later steps cannot run, or None."""
     scope = f"dataset {dataset}"
-    _, blocked = attempt(
-        report, scope, "upload sample data", None, lambda row: upload_sample(row, run, dataset)
+    _, blocked = report.attempt(
+        scope, "upload sample data", None, lambda row: upload_sample(row, run, dataset)
     )
     if blocked is None and java:
-        blocked = f"needs the Glue transform's output; {java}"
         with report.step(scope, "Glue transform (local Spark)"):
             raise StepSkipped(java)
-        return blocked
-    _, blocked = attempt(
-        report,
-        scope,
-        "Glue transform (local Spark)",
-        blocked,
-        lambda row: transform(row, run, dataset, model),
+        return f"needs the Glue transform's output; {java}"
+    _, blocked = report.attempt(
+        scope, "Glue transform (local Spark)", blocked, lambda row: transform(row, run, dataset, model)
     )
     return blocked
 
 
 def upload_sample(row, run: Run, dataset: str) -> None:
-    if not run.buckets:
-        outputs = stack_outputs(run.clients("cloudformation"), run.stack("data"))
-        run.buckets = {kind: outputs[f"{kind.title()}BucketName"] for kind in ("raw", "curated", "artifacts")}
+    raw = run.bucket("raw")
     sample = SAMPLE_DATA / f"{dataset}.csv"
     if not sample.is_file():
-        present = local_training.object_keys(run.s3(), run.buckets["raw"], f"{dataset}/")
+        present = local_training.object_keys(run.s3(), raw, f"{dataset}/")
         if not present:
-            raise StepSkipped(
-                f"no {sample.relative_to(ROOT)}: put CSV files under s3://{run.buckets['raw']}/{dataset}/"
-            )
-        row.detail = (
-            f"no sample file; using the {len(present)} objects under s3://{run.buckets['raw']}/{dataset}/"
-        )
+            raise StepSkipped(f"no {sample.relative_to(ROOT)}: put CSV files under s3://{raw}/{dataset}/")
+        row.detail = f"no sample file; using the {len(present)} objects under s3://{raw}/{dataset}/"
         return
     key = f"{dataset}/{sample.name}"
-    run.s3().upload_file(str(sample), run.buckets["raw"], key)
+    run.s3().upload_file(str(sample), raw, key)
     lines = sum(1 for _ in sample.open()) - 1
-    row.detail = f"{sample.relative_to(ROOT)} ({lines} rows) → s3://{run.buckets['raw']}/{key}"
+    row.detail = f"{sample.relative_to(ROOT)} ({lines} rows) → s3://{raw}/{key}"
 
 
 def transform(row, run: Run, dataset: str, model) -> dict:
     workdir = run.workdir / "glue" / dataset
-    metadata = local_training.run_glue_transform(
-        run.session(), run.s3(), run.buckets, dataset, model, workdir
-    )
+    buckets = {kind: run.bucket(kind) for kind in ("raw", "curated")}
+    metadata = local_training.run_glue_transform(run.session(), run.s3(), buckets, dataset, model, workdir)
     counts = metadata["row_counts"]
     row.detail = (
         f"jobs/glue/glue_job.run: {counts['read']} rows read, {counts['with_target']} with a target, "
         f"{counts['deduplicated']} unique → train {counts['train']} / validation {counts['validation']}; "
         f"{len(metadata['features'])} features; {len(metadata['uploaded'])} objects → "
-        f"s3://{run.buckets['curated']}/{dataset}/"
+        f"s3://{buckets['curated']}/{dataset}/"
     )
     return metadata
 
 
 def run_training_model(report: Report, run: Run, label: str, model, blocked: str | None) -> dict:
     outcome: dict = {}
-    trained, blocked = attempt(
-        report, label, "train (local XGBoost)", blocked, lambda row: train(row, run, label, model, outcome)
+    trained, blocked = report.attempt(
+        label, "train (local XGBoost)", blocked, lambda row: train(row, run, label, model, outcome)
     )
-    _, blocked = attempt(report, label, "evaluation gate", blocked, lambda row: gate(row, model, trained))
-    _, blocked = attempt(
-        report, label, "deploy Lambda", blocked, lambda row: deploy(row, run, label, outcome)
+    _, blocked = report.attempt(label, "evaluation gate", blocked, lambda row: gate(row, model, trained))
+    _, blocked = report.attempt(label, "deploy Lambda", blocked, lambda row: deploy(row, run, label, outcome))
+    report.attempt(
+        label, "endpoint config matches hosting", blocked, lambda row: hosting(row, run, label, model)
     )
-    attempt(
-        report,
-        label,
-        "route answers real predictions",
-        blocked,
-        lambda row: route_answers(row, run, label, model, trained, outcome),
-    )
+    route_blocked = blocked or run.router_blocked
+    if model.hosting.type == "async":
+        report.attempt(
+            label,
+            "router queues these rows for this endpoint",
+            route_blocked,
+            lambda row: outcome.update(queued_rows(row, run, label, model, trained)),
+        )
+    else:
+        report.attempt(
+            label,
+            "router sends these rows to this endpoint",
+            route_blocked,
+            lambda row: route_predictions(row, run, label, model, trained, outcome),
+        )
     return outcome
 
 
 def train(row, run: Run, label: str, model, outcome: dict) -> local_training.TrainedModel:
     channels = local_training.download_channels(
-        run.s3(), run.buckets["curated"], model.dataset, run.workdir / "channels" / label
+        run.s3(), run.bucket("curated"), model.dataset, run.workdir / "channels" / label
     )
     trained = local_training.train_model(model, channels)
     key = local_training.archive_key(label, trained.archive)
-    run.s3().put_object(Bucket=run.buckets["artifacts"], Key=key, Body=trained.archive)
+    run.s3().put_object(Bucket=run.bucket("artifacts"), Key=key, Body=trained.archive)
     outcome.update(
         trained=trained,
-        model_data_url=f"s3://{run.buckets['artifacts']}/{key}",
+        model_data_url=f"s3://{run.bucket('artifacts')}/{key}",
         metric=trained.metrics.get(model.metric),
         baseline=trained.baseline.get(model.metric),
     )
@@ -221,7 +173,9 @@ def gate(row, model, trained: local_training.TrainedModel) -> None:
 
 
 def deploy(row, run: Run, label: str, outcome: dict) -> dict:
-    definition = local_endpoint.pipeline_definition(run.clients, run.stack(label))
+    definition = local_endpoint.pipeline_definition(
+        run.clients, names.model_stack_name(run.environment, label)
+    )
     event = local_endpoint.deploy_event(definition, outcome["model_data_url"])
     module = local_endpoint.lambda_module("deploy", run.emulator.environment())
     answer, status = local_endpoint.run_deploy(module, event)
@@ -230,35 +184,51 @@ def deploy(row, run: Run, label: str, outcome: dict) -> dict:
         raise StepFailed(
             f"{answer['endpoint_name']} is {status} after the deploy Lambda {answer['action']} it"
         )
+    if answer["endpoint_name"] != run.endpoint_name(label):
+        raise StepFailed(
+            f"the pipeline deploys {answer['endpoint_name']}; the router calls {run.endpoint_name(label)}"
+        )
     row.detail = (
         f"{answer['action']}: {answer['endpoint_name']} {status} on {answer['endpoint_config_name']} "
-        f"(lambdas/deploy.py; the event of the deployed pipeline's {local_endpoint.DEPLOY_STATE!r} state)"
+        f"(lambdas/deploy.py; the event of the deployed pipeline's {local_endpoint.state_names()[1]!r} state)"
     )
     return answer
 
 
-def route_answers(row, run: Run, label: str, model, trained, outcome: dict) -> None:
-    if model.hosting.type == "async":
-        raise StepSkipped("async hosting answers through S3; the local run checks inline answers only")
-    request = local_training.feature_rows(trained.validation_dir, REQUEST_ROWS, random.Random())
-    served = local_training.load_archive(trained.archive)
-    expected = local_training.predict_csv(served, request)
-    check_same_model(trained, request, expected)
-    local_endpoint.drain_endpoint_results(run.clients("sagemaker-runtime"))
-    local_endpoint.seed_endpoint_body(run.emulator.endpoint, expected, "text/csv")
-    if run.router is None:
-        run.router = load_router(run.clients, run.stack("api"), run.emulator.environment())
-    event = rest_event("POST", f"/models/{label}/invoke", request, {"Content-Type": "text/csv"})
-    status, body = call(run.router, event)
-    outcome.update(request=request, expected=expected, answer=body, status=status)
-    if status != 200 or body != expected:
-        raise StepFailed(f"router answered {status}: {body[:120]!r}; this model predicts {expected[:120]!r}")
-    scores = ", ".join(body.splitlines())
-    row.detail = (
-        f"{len(body.splitlines())} validation rows → POST /models/{label}/invoke → InvokeEndpoint → 200 with "
-        f"this model's scores [{scores}] (computed locally from model.tar.gz and served by moto: "
-        "the XGBoost container does not run offline)"
+def hosting(row, run: Run, label: str, model) -> None:
+    sagemaker = run.clients("sagemaker")
+    row.detail = check_endpoint_config(
+        sagemaker, run.endpoint_name(label), model, label, run.bucket("artifacts")
     )
+
+
+def request_rows(model, trained) -> tuple[str | bytes, str]:
+    """Validation rows as CSV (random each run: moto replays its kept answer for a request it has seen),
+    sent as text/csv unless the model's route declares other types."""
+    rows = local_training.feature_rows(trained.validation_dir, REQUEST_ROWS, random.Random())
+    return sample_request(model.resolved_content_types, CSV, rows)
+
+
+def route_predictions(row, run: Run, label: str, model, trained, outcome: dict) -> None:
+    request, content_type = request_rows(model, trained)
+    rows = as_bytes(request).decode()
+    expected = local_training.predict_csv(local_training.load_archive(trained.archive), rows)
+    check_same_model(trained, rows, expected)
+    answer = prove_inline(run, label, request, content_type, expected, CSV)
+    outcome.update(request=request, expected=expected, answer=answer.body.decode(), status=answer.status)
+    scores = ", ".join(expected.splitlines())
+    row.detail = (
+        f"{len(expected.splitlines())} validation rows → POST /models/{label}/invoke → 200 with this model's "
+        f"scores [{scores}]; {RECORDED} InvokeEndpoint to {run.endpoint_name(label)} with those rows' bytes "
+        "(the scores are computed locally from model.tar.gz and served by moto: the XGBoost container does "
+        "not run offline)"
+    )
+
+
+def queued_rows(row, run: Run, label: str, model, trained) -> dict:
+    request, content_type = request_rows(model, trained)
+    proof = queued_detail(row, run, label, request, content_type, CSV)
+    return {"request": request, "queued": proof}
 
 
 def check_same_model(trained, request: str, expected: str) -> None:
@@ -274,16 +244,37 @@ def check_same_model(trained, request: str, expected: str) -> None:
 
 def check_autopilot_model(report: Report, run: Run, label: str, model, blocked: str | None) -> dict:
     outcome: dict = {}
-    attempt(report, label, "curated CSV with header", blocked, lambda row: autopilot_input(row, run, model))
-    attempt(report, label, "state machine deployed", None, lambda row: autopilot_pipeline(row, run, label))
+    report.attempt(label, "curated CSV with header", blocked, lambda row: autopilot_input(row, run, model))
+    report.attempt(label, "state machine deployed", None, lambda row: autopilot_pipeline(row, run, label))
+    # No endpoint exists offline, but the router's registry names one: prove the route to that name.
+    request, content_type = sample_request(
+        model.resolved_content_types, CSV, f"{uuid.uuid4().int % 1000},0.5,1"
+    )
+    if model.hosting.type == "async":
+        step, action = "router queues these rows for this endpoint name", queued_detail
+    else:
+        step, action = "router sends these rows to this endpoint name", autopilot_route
+    report.attempt(
+        label, step, run.router_blocked, lambda row: action(row, run, label, request, content_type)
+    )
     with report.step(label, "AutoML V2 job"):
         raise NotEmulated(AUTOML_NOT_EMULATED)
     return outcome
 
 
+def autopilot_route(row, run: Run, label: str, request, content_type: str) -> None:
+    answer = "1,0.5"  # Autopilot's predicted_label,probability shape; the container does not run here
+    prove_inline(run, label, request, content_type, answer, CSV)
+    row.detail = (
+        f"POST /models/{label}/invoke → 200 with the endpoint's answer; {RECORDED} InvokeEndpoint to "
+        f"{run.endpoint_name(label)} with the request's bytes (no endpoint runs here: the AutoML pipeline "
+        "that deploys it does not run offline)"
+    )
+
+
 def autopilot_input(row, run: Run, model) -> None:
     """Autopilot reads curated/<dataset>/autopilot/ by column name: a header naming the target."""
-    s3, bucket, prefix = run.s3(), run.buckets["curated"], f"{model.dataset}/autopilot/"
+    s3, bucket, prefix = run.s3(), run.bucket("curated"), f"{model.dataset}/autopilot/"
     keys = [key for key in local_training.object_keys(s3, bucket, prefix) if key.endswith(".csv")]
     if not keys:
         raise StepFailed(f"no CSV under s3://{bucket}/{prefix}")
@@ -297,7 +288,7 @@ def autopilot_input(row, run: Run, model) -> None:
 
 
 def autopilot_pipeline(row, run: Run, label: str) -> None:
-    described = local_endpoint.pipeline(run.clients, run.stack(label))
+    described = local_endpoint.pipeline(run.clients, names.model_stack_name(run.environment, label))
     if described.get("status", "ACTIVE") != "ACTIVE":
         raise StepFailed(f"{described['name']} is {described['status']}")
     states = json.loads(described["definition"]).get("States", {})

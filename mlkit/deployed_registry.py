@@ -45,9 +45,11 @@ def registry_file(clients, api_stack: str, function: dict, account: str, region:
 
 def _check_attached(lambda_client, function: dict, archive: bytes) -> None:
     digest = base64.b64encode(hashlib.sha256(archive).digest()).decode()
-    attached = [
-        lambda_client.get_layer_version_by_arn(Arn=layer["Arn"])["Content"]["CodeSha256"]
-        for layer in function.get("Layers", [])
-    ]
+    attached = []
+    for layer in function.get("Layers", []):
+        # arn:...:layer:NAME:VERSION; the emulator has GetLayerVersion but not GetLayerVersionByArn.
+        name, version = layer["Arn"].rsplit(":", 2)[-2:]
+        described = lambda_client.get_layer_version(LayerName=name, VersionNumber=int(version))
+        attached.append(described["Content"]["CodeSha256"])
     if digest not in attached:
         raise StepFailed("the router's attached layers do not include the registry the template names")

@@ -1,4 +1,4 @@
-"""The embedded AWS emulator: moto in server mode on a free localhost port.
+"""The embedded AWS emulator: moto in server mode (mlkit.emulator_server) on a free localhost port.
 
 `Emulator` starts it (or reuses one that `make local-up` left running), and stops what it
 started, also on failure, Ctrl-C or SIGTERM, so no process is left behind.
@@ -75,7 +75,9 @@ class Emulator:
         # localhost, not 127.0.0.1: moto reads the bucket of a template URL wrongly otherwise.
         self.endpoint = f"http://localhost:{port}"
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            # moto's server, with the CloudFormation gaps mlkit.emulator_server closes.
+            [sys.executable, "-m", "mlkit.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=(ROOT / ".cache" / "moto.log").open("w") if _cache_dir() else subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so Ctrl-C reaches us first and we stop it

@@ -1,12 +1,13 @@
 """A trained model's endpoint in the emulator: the real deploy Lambda, and moto's canned answers.
 
-The deploy event is read from the deployed pipeline itself: the state machine's "Model containers"
-and "Deploy endpoint" states, with their JSONPaths filled in as Step Functions would, from a
-training result whose artifact is the locally packaged model.
+The deploy event is read from the deployed pipeline itself: the state machine's containers and
+deploy states (named by the stacks, see `state_names`), with their JSONPaths filled in as Step
+Functions would, from a training result whose artifact is the locally packaged model.
 
 moto answers InvokeEndpoint from a queue seeded through its own API; an answer, once given, is
-kept for any identical request. `drain_endpoint_results` empties the queue of answers seeded by
-earlier runs and never taken (a kept emulator), so the next answer is the one this run seeds.
+kept for the same request, whatever the endpoint name (so mlkit/route_proof.py reads moto's recorder).
+`drain_endpoint_results` empties the queue of answers seeded by earlier runs and never taken
+(a kept emulator), so the next answer is the one this run seeds.
 """
 
 import importlib
@@ -22,9 +23,6 @@ from mlkit.checks import stack_outputs
 from mlkit.emulator import ROOT
 from mlkit.report import StepFailed
 
-# State names of stacks/training_stack.py's pipeline.
-CONTAINERS_STATE = "Model containers"
-DEPLOY_STATE = "Deploy endpoint"
 DRAIN_ENDPOINT = "mlkit-local-run-drain"
 MOTO_DEFAULT_BODY = b"body"  # what moto answers once its queue is empty
 MAX_DRAIN = 100
@@ -68,19 +66,28 @@ def pipeline_definition(clients, stack_name: str) -> dict:
     return json.loads(pipeline(clients, stack_name)["definition"])
 
 
+def state_names() -> tuple[str, str]:
+    """(containers state, deploy state), as the stacks name them; imported late, since they load the CDK."""
+    from stacks.constructs.deploy_steps import DEPLOY_STATE
+    from stacks.training_stack import CONTAINERS_STATE
+
+    return CONTAINERS_STATE, DEPLOY_STATE
+
+
 def deploy_event(definition: dict, model_data_url: str) -> dict:
     """The deploy Lambda's event as the pipeline builds it after a training job wrote model_data_url."""
+    containers_state, deploy_state = state_names()
     states = definition.get("States", {})
-    missing = [name for name in (CONTAINERS_STATE, DEPLOY_STATE) if name not in states]
+    missing = [name for name in (containers_state, deploy_state) if name not in states]
     if missing:
         raise StepFailed(f"the deployed pipeline has no state {missing[0]!r}")
     state: dict[str, Any] = {"training": {"ModelArtifacts": {"S3ModelArtifacts": model_data_url}}}
-    containers = states[CONTAINERS_STATE]
+    containers = states[containers_state]
     result_path = containers.get("ResultPath", "$")
     if not result_path.startswith("$.") or "." in result_path[2:]:
-        raise StepFailed(f"{CONTAINERS_STATE!r} writes to {result_path}, which this local run cannot follow")
+        raise StepFailed(f"{containers_state!r} writes to {result_path}, which this local run cannot follow")
     state[result_path[2:]] = resolve(containers["Parameters"], state)
-    return resolve(states[DEPLOY_STATE]["Parameters"], state)
+    return resolve(states[deploy_state]["Parameters"], state)
 
 
 def lambda_module(name: str, environment: dict[str, str]):

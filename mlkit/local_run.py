@@ -7,15 +7,19 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
 
 import boto3
 
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
 from mlkit.custom_model_run import run_custom_models
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
+from mlkit.local_context import Run
 from mlkit.report import FAILED, Report, StepFailed
-from mlkit.route_checks import check_routes
-from stacks.config import ConfigError, load_config, select_config_path
+from mlkit.route_checks import check_pretrained_models, load_router_step
+from stacks import names
 
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
 
@@ -58,21 +62,36 @@ def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> No
 
 
 def verify(report: Report, emulator: Emulator, config) -> None:
+    """Every model's rows, each step on its own: a failure skips only the steps that need it."""
     session = boto3.Session(region_name=config.region)
 
     def clients(service: str):
         return session.client(service, endpoint_url=emulator.endpoint)
 
-    stack_name = f"mlkit-{config.environment}-data"
-    with report.step("data", "resources exist") as row:
-        count = resource_count(clients("cloudformation"), stack_name)
-        row.detail = f"{stack_name}: {count} resources; " + check_data_stack(
-            clients, stack_name, config.environment
-        )
-    with report.step("data", "versioning, policies, logging, Glue"):
-        raise not_emulated_data_parts()
-    check_routes(report, config, clients, emulator)
-    run_custom_models(report, config, clients, emulator)
+    with ExitStack() as exits:
+        workdir = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="mlkit-local-")))
+        run = Run(config=config, clients=clients, emulator=emulator, workdir=workdir, exits=exits)
+        report.attempt("data", "resources exist", None, lambda row: data_resources(row, run))
+        with report.step("data", "versioning, policies, logging, Glue"):
+            raise not_emulated_data_parts()
+        load_router_step(report, run)
+        check_pretrained_models(report, run)
+        run_custom_models(report, run)
+
+
+def skip_unreported_models(report: Report, config, reason: str) -> None:
+    """Every model has a row, even when the kit could not be deployed or checked."""
+    reported = {row.scope for row in report.rows}
+    for label in config.models:
+        if label not in reported:
+            report.attempt(label, "checks", reason, lambda row: None)
+
+
+def data_resources(row, run: Run) -> None:
+    stack_name = names.data_stack_name(run.environment)
+    count = resource_count(run.clients("cloudformation"), stack_name)
+    detail = check_data_stack(run.clients, stack_name, run.environment)
+    row.detail = f"{stack_name}: {count} resources; {detail}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,12 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.down:
         print(stop_kept_emulator())
         return 0
+    # stacks.config loads the CDK's jsii runtime, whose Node end-of-life banner would open the report.
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from stacks.config import ConfigError, load_config, select_config_path
+
     try:
         config = load_config(select_config_path(env=args.env))
     except ConfigError as error:
         print(f"mlkit: invalid config\n{error}", file=sys.stderr)
         return 2
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    # The emulator inherits this: the route proofs read moto's recorder, which writes here, not in the cwd.
+    os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(ROOT / ".cache" / "moto-recording.jsonl"))
     report = Report()
     emulator = Emulator(region=config.region, keep=args.keep)
     try:
@@ -105,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # the failed step is in the report; the table still prints
         print(f"failed: {error}", file=sys.stderr)
+        skip_unreported_models(report, config, f"not checked: {error}")
     finally:
         emulator.stop()
     print(report.render(colour=sys.stdout.isatty()))

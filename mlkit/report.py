@@ -56,6 +56,21 @@ class Report:
             row.seconds = time.monotonic() - started
             self.rows.append(row)
 
+    def attempt(self, scope: str, name: str, blocked: str | None, action) -> tuple[object, str | None]:
+        """One row that never stops the run: skipped when ``blocked`` says why, else ``action(row)``.
+
+        Answers (the action's result or None, why the steps that need this one cannot run, or None).
+        A failure is recorded and swallowed, so one model's failure never hides another's rows.
+        """
+        try:
+            with self.step(scope, name) as row:
+                if blocked:
+                    raise StepSkipped(blocked)
+                return action(row), None
+        except Exception:  # recorded as failed by step()
+            return None, f"needs '{name}', which failed"
+        return None, blocked or f"needs '{name}', which was skipped"
+
     @property
     def failed(self) -> list[Row]:
         return [row for row in self.rows if row.status == FAILED]

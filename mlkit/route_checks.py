@@ -1,87 +1,187 @@
-"""`make local`: call every model through the real router handler, in-process, against the emulator.
+"""`make local`, pre-trained models: call each through the real router handler, in-process.
 
-The router reads its registry from the deployed Lambda's environment, so what is checked is what
-the API stack deployed. Lambda invoke needs Docker, so the handler runs here instead.
+The router reads the registry the API stack deployed, so what is checked is what was deployed.
+Lambda invoke needs Docker, so the handler runs here instead. Each hosting type and source is
+checked in its own way (mlkit/route_proof.py says what each proof rests on); what the emulator
+cannot run is reported as not emulated.
 """
 
 import json
 import uuid
 
-from mlkit.api_event import LambdaContext, rest_event
-from mlkit.local_endpoint import drain_endpoint_results, lambda_module, seed_endpoint_body
+from lambdas.shared.registry import FILE_VARIABLE
+from mlkit.checks import stack_outputs
+from mlkit.deployed_registry import registry_file
+from mlkit.hosting_checks import check_endpoint_config, template_endpoint
+from mlkit.local_endpoint import lambda_module
 from mlkit.report import NotEmulated, Report, StepFailed
+from mlkit.route_proof import as_bytes, call, converse_stub, prove_inline, prove_queued, sample_request
+from stacks import names
 
-SEEDED_ANSWER = {"label": "POSITIVE", "score": 0.99, "from": "mlkit local run"}
+JSON = "application/json"
+HF_NOT_EMULATED = "the answer is the emulator's seeded one: no Hugging Face container runs offline"
+CONVERSE_TEXT = "mlkit local run"
+RECORDED = "the emulator recorded one"
+# The emulated variant deploys no guardrail (moto has no Bedrock): its stack says so in this output.
+GUARDRAIL_NOT_EMULATED = "not-emulated"
 
 
 def load_router(clients, api_stack: str, emulator_environment: dict[str, str]):
     """lambdas/router.py with the deployed function's environment, pointed at the emulator."""
     resources = clients("cloudformation").describe_stack_resources(StackName=api_stack)["StackResources"]
     function = next(r for r in resources if r.get("ResourceType") == "AWS::Lambda::Function")
-    variables = clients("lambda").get_function_configuration(FunctionName=function["PhysicalResourceId"])
+    deployed = clients("lambda").get_function_configuration(FunctionName=function["PhysicalResourceId"])
+    region = emulator_environment["AWS_REGION"]
+    # The registry file the attached layer holds, at the path the Lambda runtime would give it.
+    account = deployed["FunctionArn"].split(":")[4]
+    registry = {FILE_VARIABLE: registry_file(clients, api_stack, deployed, account, region)}
     # The emulator's endpoint, region and fake credentials win over the deployed values.
-    return lambda_module("router", {**variables["Environment"]["Variables"], **emulator_environment})
+    variables = {**deployed["Environment"]["Variables"], **registry, **emulator_environment}
+    return lambda_module("router", variables)
 
 
-def call(router, event: dict) -> tuple[int, str]:
-    answer = router.handler(event, LambdaContext())
-    return answer["statusCode"], answer["body"]
+def load_router_step(report: Report, run) -> None:
+    """One row: the router loads the deployed registry and lists exactly the config's models."""
 
-
-def check_hugging_face(report: Report, router, clients, label: str, endpoint_name: str, emulator: str):
-    with report.step(label, "endpoint InService") as row:
-        # moto ignores EndpointName and names the endpoint after the stack; read the name it chose.
-        resources = clients("cloudformation").describe_stack_resources(StackName=endpoint_name)[
-            "StackResources"
-        ]
-        arn = next(
-            r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::SageMaker::Endpoint"
-        )
-        emulated_name = arn.rsplit("/", 1)[1]
-        status = clients("sagemaker").describe_endpoint(EndpointName=emulated_name)["EndpointStatus"]
-        if status != "InService":
-            raise StepFailed(f"{emulated_name} is {status}")
-        row.detail = (
-            f"{emulated_name} InService (AWS names it {endpoint_name}; the template tests assert that)"
-        )
-    with report.step(label, "route answers") as row:
-        drain_endpoint_results(clients("sagemaker-runtime"))  # nothing left over from an earlier run
-        seed_endpoint_body(emulator, json.dumps(SEEDED_ANSWER), "application/json")
-        # A new body each run: moto replays its cached answer for a request it has seen before.
-        body = json.dumps({"inputs": f"great kit {uuid.uuid4().hex[:8]}"})
-        request = rest_event("POST", f"/models/{label}/invoke", body, {"Content-Type": "application/json"})
-        status, body = call(router, request)
-        if status != 200 or json.loads(body) != SEEDED_ANSWER:
-            raise StepFailed(f"router answered {status}: {body[:200]}")
-        row.detail = "POST /models/{name}/invoke → InvokeEndpoint → 200 with the endpoint's body"
-    with report.step(label, "model output"):
-        raise NotEmulated("the answer is moto's seeded one: no Hugging Face container runs offline")
-
-
-def check_bedrock(report: Report, router, label: str) -> None:
-    with report.step(label, "route registered") as row:
-        status, body = call(router, rest_event("GET", f"/models/{label}"))
-        if status != 200 or json.loads(body).get("source") != "bedrock":
-            raise StepFailed(f"GET /models/{label} answered {status}: {body[:200]}")
-        row.detail = "GET /models/{name} lists it as bedrock"
-    with report.step(label, "Converse, guardrail"):
-        raise NotEmulated(
-            "moto has no Bedrock Converse or guardrails: tests/lambdas/test_router_bedrock.py "
-            "covers the router's Converse path with botocore's Stubber"
-        )
-
-
-def check_routes(report: Report, config, clients, emulator) -> None:
-    with report.step("api", "router loads the deployed registry") as row:
-        router = load_router(clients, f"mlkit-{config.environment}-api", emulator.environment())
-        status, body = call(router, rest_event("GET", "/models"))
-        listed = sorted(model["name"] for model in json.loads(body)["models"])
-        if status != 200 or listed != sorted(config.models):
-            raise StepFailed(f"GET /models answered {status} with {listed}; expected {sorted(config.models)}")
+    def load(row):
+        emulator_environment = run.emulator.environment()
+        run.router = load_router(run.clients, names.api_stack_name(run.environment), emulator_environment)
+        answer = call(run.router, "GET", "/models")
+        listed = sorted(model["name"] for model in json.loads(answer.body).get("models", []))
+        if answer.status != 200 or listed != sorted(run.config.models):
+            raise StepFailed(
+                f"GET /models answered {answer.status} with {listed}; expected {sorted(run.config.models)}"
+            )
         row.detail = f"GET /models lists {len(listed)} models"
-    for label, model in config.models.items():
+
+    _, run.router_blocked = report.attempt("api", "router loads the deployed registry", None, load)
+
+
+def check_pretrained_models(report: Report, run) -> None:
+    for label, model in run.config.models.items():
         if model.source == "huggingface":
-            endpoint_name = f"mlkit-{config.environment}-{label}"
-            check_hugging_face(report, router, clients, label, endpoint_name, emulator.endpoint)
+            check_hugging_face(report, run, label, model)
         elif model.source == "bedrock":
-            check_bedrock(report, router, label)
+            check_bedrock(report, run, label, model)
+
+
+def check_hugging_face(report: Report, run, label: str, model) -> None:
+    def hosting(row):
+        stack = names.model_stack_name(run.environment, label)
+        emulated = template_endpoint(run.clients("cloudformation"), stack, run.endpoint_name(label))
+        summary = check_endpoint_config(
+            run.clients("sagemaker"), emulated, model, label, run.bucket("artifacts")
+        )
+        row.detail = f"{summary} (the template names it {run.endpoint_name(label)}; moto, {emulated})"
+
+    report.attempt(label, "endpoint config matches hosting", None, hosting)
+    # A new request each run: moto replays its kept answer for a request it has seen before.
+    text = json.dumps({"inputs": f"great kit {uuid.uuid4().hex[:8]}"})
+    request, content_type = sample_request(model.resolved_content_types, JSON, text)
+    if model.hosting.type == "async":
+        report.attempt(
+            label,
+            "router queues these bytes for this endpoint",
+            run.router_blocked,
+            lambda row: queued_detail(row, run, label, request, content_type, JSON),
+        )
+    else:
+        report.attempt(
+            label,
+            "router calls this endpoint with these bytes",
+            run.router_blocked,
+            lambda row: inline_hugging_face(row, run, label, request, content_type),
+        )
+    with report.step(label, "model output"):
+        raise NotEmulated(HF_NOT_EMULATED)
+
+
+def inline_hugging_face(row, run, label: str, request: str | bytes, content_type: str) -> None:
+    answer = json.dumps({"label": "POSITIVE", "score": 0.99, "nonce": uuid.uuid4().hex})
+    prove_inline(run, label, request, content_type, answer, JSON)
+    row.detail = (
+        f"POST /models/{label}/invoke ({content_type}) → 200 with the endpoint's answer; {RECORDED} "
+        f"InvokeEndpoint to {run.endpoint_name(label)} with the request's {len(as_bytes(request))} bytes, "
+        "type and Accept"
+    )
+
+
+def queued_detail(row, run, label: str, request, content_type: str, accept: str | None = None) -> dict:
+    proof = prove_queued(run, label, request, content_type, accept or content_type)
+    output = names.async_prefixes(label)["output"]
+    row.detail = (
+        f"POST /models/{label}/invoke → 202; {proof['location']} holds the request's "
+        f"{len(as_bytes(request))} bytes ({content_type}); {RECORDED} InvokeEndpointAsync of that object to "
+        f"{run.endpoint_name(label)}; the router reports the output location the endpoint answered (moto "
+        f"answers in a bucket of its own; on AWS, under s3://{run.bucket('artifacts')}/{output}, as the "
+        "endpoint config says)"
+    )
+    return proof
+
+
+def check_bedrock(report: Report, run, label: str, model) -> None:
+    report.attempt(
+        label,
+        "router calls Converse on this model",
+        run.router_blocked,
+        lambda row: converse_route(row, run, label, model),
+    )
+    with report.step(label, "Converse answer, guardrail screening"):
+        raise NotEmulated(
+            "moto has no Bedrock runtime or guardrails: tests/lambdas/test_router_bedrock.py covers the "
+            "router's Converse path and the template tests the guardrail"
+        )
+
+
+def converse_route(row, run, label: str, model) -> None:
+    with converse_stub(CONVERSE_TEXT) as calls:
+        answer = call(
+            run.router,
+            "POST",
+            f"/models/{label}/invoke",
+            json.dumps({"prompt": "hello"}),
+            {"Content-Type": JSON},
+        )
+    if answer.status != 200 or json.loads(answer.body).get("text") != CONVERSE_TEXT:
+        raise StepFailed(f"router answered {answer.status}: {answer.text()}")
+    if len(calls) != 1:
+        raise StepFailed(f"the router made {len(calls)} Converse calls for one request")
+    params, inference = calls[0], model.inference
+    sent = {
+        "modelId": params.get("modelId"),
+        "maxTokens": params.get("inferenceConfig", {}).get("maxTokens"),
+        "temperature": params.get("inferenceConfig", {}).get("temperature"),
+    }
+    wanted = {
+        "modelId": model.model_id,
+        "maxTokens": inference.max_tokens,
+        "temperature": inference.temperature,
+    }
+    if sent != wanted:
+        raise StepFailed(f"the router called Converse with {sent}; the config says {wanted}")
+    guardrail = check_guardrail(run, label, model, params.get("guardrailConfig"))
+    row.detail = (
+        f"POST /models/{label}/invoke → Converse({model.model_id}, maxTokens {inference.max_tokens}, "
+        f"temperature {inference.temperature}, {guardrail}) → 200 with the answer's text "
+        "(Converse answered in-process by a botocore stub on the router's own client)"
+    )
+
+
+def check_guardrail(run, label: str, model, sent: dict | None) -> str:
+    """The guardrail the router passes is the model's: none, the configured id, or the one deployed."""
+    settings = model.guardrail
+    if settings is None:
+        if sent:
+            raise StepFailed(f"the config sets no guardrail, but the router sends {sent}")
+        return "no guardrail"
+    if settings.creates_guardrail:
+        stack = names.model_stack_name(run.environment, label)
+        deployed = stack_outputs(run.clients("cloudformation"), stack).get("GuardrailId")
+        if deployed in (None, GUARDRAIL_NOT_EMULATED):
+            return "guardrail created on AWS only (the emulated variant deploys none)"
+        wanted = {"guardrailIdentifier": deployed}
+    else:
+        wanted = {"guardrailIdentifier": settings.id, "guardrailVersion": settings.version or "DRAFT"}
+    if not sent or any(sent.get(key) != value for key, value in wanted.items()):
+        raise StepFailed(f"the router sends guardrail {sent}; the deployed model's is {wanted}")
+    return f"guardrail {sent['guardrailIdentifier']} version {sent.get('guardrailVersion')}"

@@ -29,7 +29,7 @@ def model(body: str, name: str = "m") -> str:
     return f"{BASE}models:\n  {name}:\n{indented}"
 
 
-@pytest.mark.parametrize("name", ["dev", "prod"])
+@pytest.mark.parametrize("name", ["dev", "prod", "showcase"])
 def test_shipped_configs_load_and_match_the_schema(name):
     config = load_config(CONFIG_DIR / f"{name}.yaml")
     assert config.environment == name
@@ -125,7 +125,9 @@ def test_non_mapping_file(tmp_path):
 
 
 def test_missing_file_lists_environments(tmp_path):
-    with pytest.raises(ConfigError, match=r"no such config file \(environments in config/: dev, prod\)"):
+    with pytest.raises(
+        ConfigError, match=r"no such config file \(environments in config/: dev, prod, showcase\)"
+    ):
         load_config(CONFIG_DIR / "nope.yaml")
 
 

@@ -1,33 +1,33 @@
 """`make local`'s custom-model path: real Spark and XGBoost, the real deploy Lambda and router.
 
-The emulator is moto's server in a thread of this process. The stacks the path reads (data
-buckets, the model's pipeline, the API's router function) are stand-ins created through moto's
-CloudFormation with the shapes `cdk deploy` gives them; the pipeline's two deploy states copy
-what the deployed training stack holds (tests/stacks/test_training_stack.py asserts those).
+The emulator is moto's server in a thread of this process (tests/mlkit/emulated.py). The stacks the
+path reads (data buckets, the models' pipelines) are stand-ins created through moto's CloudFormation
+with the shapes `cdk deploy` gives them; the pipeline's two deploy states copy what the deployed
+training stack holds (tests/stacks/test_training_stack.py asserts those). The router reads the
+registry the API stack would deploy for this config.
 """
 
 import io
 import json
-import os
 import random
-import sys
 import tarfile
 from contextlib import ExitStack
 
 import numpy as np
 import pytest
 import xgboost as xgb
-from moto.server import ThreadedMotoServer
 
 from mlkit import custom_model_run as cmr
 from mlkit import local_endpoint, local_training
-from mlkit.emulator import Emulator, free_port
+from mlkit.local_context import Run
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, Report, StepFailed
+from stacks import names
 from stacks.config import MlKitConfig
+from tests.mlkit.emulated import ACCOUNT, REGION, load_router, threaded_emulator
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKETS = {kind: f"mlkit-dev-{kind}-{ACCOUNT}-{REGION}" for kind in ("raw", "curated", "artifacts")}
+BUCKETS = {kind: names.bucket_name("dev", kind, ACCOUNT, REGION) for kind in ("raw", "curated", "artifacts")}
+CONTAINERS_STATE, DEPLOY_STATE = local_endpoint.state_names()
+ENDPOINT = names.endpoint_name("dev", "churn")
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:3.0-5"
 CONFIG = {
     "environment": "dev",
@@ -49,7 +49,7 @@ CONFIG = {
     },
 }
 DEPLOY_PARAMETERS = {
-    "endpoint_name": "mlkit-dev-churn",
+    "endpoint_name": names.endpoint_name("dev", "churn"),
     "execution_role_arn": "${ModelRole.Arn}",
     "containers.$": "$.model.containers",
     "variant": {"InitialVariantWeight": 1, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}},
@@ -60,15 +60,15 @@ DEPLOY_PARAMETERS = {
             "MaximumExecutionTimeoutInSeconds": 2400,
         },
         "AutoRollbackConfiguration": {
-            "Alarms": [{"AlarmName": "mlkit-dev-churn-5xx"}, {"AlarmName": "mlkit-dev-churn-latency"}]
+            "Alarms": [{"AlarmName": f"{ENDPOINT}-5xx"}, {"AlarmName": f"{ENDPOINT}-latency"}]
         },
     },
     "tags": {"project": "mlkit", "model": "churn"},
 }
 PIPELINE = {
-    "StartAt": "Model containers",
+    "StartAt": CONTAINERS_STATE,
     "States": {
-        "Model containers": {
+        CONTAINERS_STATE: {
             "Type": "Pass",
             "ResultPath": "$.model",
             "Parameters": {
@@ -76,19 +76,10 @@ PIPELINE = {
                     {"Image": IMAGE, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}
                 ]
             },
-            "Next": "Deploy endpoint",
+            "Next": DEPLOY_STATE,
         },
-        "Deploy endpoint": {"Type": "Pass", "Parameters": DEPLOY_PARAMETERS, "End": True},
+        DEPLOY_STATE: {"Type": "Pass", "Parameters": DEPLOY_PARAMETERS, "End": True},
     },
-}
-REGISTRY = {
-    label: {
-        "source": source,
-        "endpoint_name": f"mlkit-dev-{label}",
-        "hosting": "serverless",
-        "content_types": ["text/csv"],
-    }
-    for label, source in (("churn", "training"), ("churn-automl", "autopilot"))
 }
 SERVICES = ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"]
 ASSUME = {"Statement": [{"Effect": "Allow", "Principal": {"Service": SERVICES}, "Action": "sts:AssumeRole"}]}
@@ -122,68 +113,17 @@ def stand_in_stacks() -> dict[str, dict]:
     data_outputs = {f"{kind.title()}BucketName": {"Value": name} for kind, name in BUCKETS.items()}
     pipeline_output = {"StateMachineArn": {"Value": {"Ref": "Pipeline"}}}
     automl = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
-    router = {
-        **role("RouterRole"),
-        "Router": {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "Runtime": "python3.12",
-                "Handler": "router.handler",
-                "Role": {"Fn::GetAtt": ["RouterRole", "Arn"]},
-                "Code": {"ZipFile": "def handler(event, context): pass"},
-                "Environment": {"Variables": {"MODEL_REGISTRY": json.dumps(REGISTRY)}},
-            },
-        },
-    }
     return {
-        "mlkit-dev-data": {"Resources": data, "Outputs": data_outputs},
-        "mlkit-dev-churn": {
-            "Resources": state_machine("mlkit-dev-churn", PIPELINE),
+        names.data_stack_name("dev"): {"Resources": data, "Outputs": data_outputs},
+        names.model_stack_name("dev", "churn"): {
+            "Resources": state_machine(names.model_stack_name("dev", "churn"), PIPELINE),
             "Outputs": pipeline_output,
         },
-        "mlkit-dev-churn-automl": {
-            "Resources": state_machine("mlkit-dev-churn-automl", automl),
+        names.model_stack_name("dev", "churn-automl"): {
+            "Resources": state_machine(names.model_stack_name("dev", "churn-automl"), automl),
             "Outputs": pipeline_output,
         },
-        "mlkit-dev-api": {"Resources": router},
     }
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    """A moto server thread with the stand-in stacks; the process's environment and modules restored after."""
-    import boto3
-
-    saved_environment = dict(os.environ)
-    saved_modules = {name: sys.modules.get(name) for name in ("router", "deploy")}
-    port = free_port(0)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    emulator = Emulator(region=REGION)  # the run's interface (endpoint, environment), not its process
-    emulator.endpoint = f"http://localhost:{port}"
-    session = boto3.Session(region_name=REGION)
-    emulator.clients = lambda service: session.client(service, endpoint_url=emulator.endpoint)
-    for name, template in stand_in_stacks().items():
-        emulator.clients("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
-    yield emulator
-    server.stop()
-    os.environ.clear()
-    os.environ.update(saved_environment)
-    restore_modules(saved_modules)
-
-
-def restore_modules(saved: dict) -> None:
-    """Modules the path imported with the emulator's environment go; ones that were there are re-read."""
-    import importlib
-
-    from shared.aws import reset_clients
-
-    reset_clients()
-    for name, module in saved.items():
-        if module is None:
-            sys.modules.pop(name, None)
-        else:
-            sys.modules[name] = importlib.reload(module)
 
 
 @pytest.fixture(scope="module")
@@ -192,14 +132,33 @@ def config():
 
 
 @pytest.fixture(scope="module")
-def runs(emulator, config):
+def emulator(tmp_path_factory, config):
+    """A moto server thread with the stand-in stacks and the router the API stack would deploy."""
+    directory = tmp_path_factory.mktemp("custom-model-run")
+    with threaded_emulator(directory) as emulator:
+        for name, template in stand_in_stacks().items():
+            emulator.clients("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+        emulator.router = load_router(emulator, config, directory)
+        yield emulator
+
+
+def new_run(emulator, config, workdir, exits, **fields) -> Run:
+    run = Run(config, emulator.clients, emulator, workdir=workdir, exits=exits, **fields)
+    run.router, run.router_blocked = emulator.router, None
+    return run
+
+
+@pytest.fixture(scope="module")
+def runs(emulator, config, tmp_path_factory):
     """The whole path twice on one emulator, as `make local` twice on a kept one; a stray answer between."""
     first, second = Report(), Report()
-    with local_training.local_spark():  # one session for the module: the second run reuses it
-        first_outcomes = cmr.run_custom_models(first, config, emulator.clients, emulator)
+    # One Spark session for the module: both runs reuse it.
+    with local_training.local_spark(), ExitStack() as exits:
+        workdir = tmp_path_factory.mktemp("runs")
+        first_outcomes = cmr.run_custom_models(first, new_run(emulator, config, workdir / "1", exits))
         # An answer queued and never taken (as a kept emulator can hold) must not reach the router.
         local_endpoint.seed_endpoint_body(emulator.endpoint, "stray,answer", "text/csv")
-        second_outcomes = cmr.run_custom_models(second, config, emulator.clients, emulator)
+        second_outcomes = cmr.run_custom_models(second, new_run(emulator, config, workdir / "2", exits))
     return (first, first_outcomes), (second, second_outcomes)
 
 
@@ -219,9 +178,11 @@ def test_every_step_runs_for_real_and_automl_is_reported_not_emulated(runs):
         ("churn", "train (local XGBoost)", OK),
         ("churn", "evaluation gate", OK),
         ("churn", "deploy Lambda", OK),
-        ("churn", "route answers real predictions", OK),
+        ("churn", "endpoint config matches hosting", OK),
+        ("churn", "router sends these rows to this endpoint", OK),
         ("churn-automl", "curated CSV with header", OK),
         ("churn-automl", "state machine deployed", OK),
+        ("churn-automl", "router sends these rows to this endpoint name", OK),
         ("churn-automl", "AutoML V2 job", NOT_EMULATED),
     ]
     assert "BestCandidate is a placeholder" in row(report, "churn-automl", "AutoML V2 job").detail
@@ -268,7 +229,9 @@ def test_the_deploy_lambda_gets_the_pipelines_event_and_creates_the_endpoint(run
     assert event["variant"] == DEPLOY_PARAMETERS["variant"] and event["tags"] == DEPLOY_PARAMETERS["tags"]
     assert event["execution_role_arn"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
     assert outcomes["churn"]["deploy"]["action"] == "created"
-    endpoint = emulator.clients("sagemaker").describe_endpoint(EndpointName="mlkit-dev-churn")
+    endpoint = emulator.clients("sagemaker").describe_endpoint(
+        EndpointName=names.endpoint_name("dev", "churn")
+    )
     assert endpoint["EndpointStatus"] == "InService"
     assert endpoint["EndpointConfigName"] == outcomes["churn"]["deploy"]["endpoint_config_name"]
 
@@ -295,7 +258,7 @@ def test_a_second_run_changes_nothing_and_still_answers_with_real_predictions(ru
     assert rows(report) == rows(runs[0][0])
     assert second["churn"]["model_data_url"] == first["churn"]["model_data_url"]
     assert second["churn"]["deploy"]["action"] == "unchanged"
-    assert row(report, "churn", "deploy Lambda").detail.startswith("unchanged: mlkit-dev-churn InService")
+    assert row(report, "churn", "deploy Lambda").detail.startswith(f"unchanged: {ENDPOINT} InService")
     assert second["churn"]["answer"] == second["churn"]["expected"] != "stray,answer"
 
 
@@ -303,17 +266,17 @@ def test_a_failed_gate_keeps_the_model_from_deploy_and_route(runs, emulator, con
     strict = config.models["churn"].model_copy(update={"threshold": 0.99})
     report = Report()
     with ExitStack() as exits:  # the curated data of the runs above is in the emulator: train only
-        run = cmr.Run(
-            config, emulator.clients, emulator, workdir=tmp_path, exits=exits, buckets=dict(BUCKETS)
-        )
+        run = new_run(emulator, config, tmp_path, exits, buckets=dict(BUCKETS))
         cmr.run_training_model(report, run, "churn", strict, None)
-    assert [r.status for r in report.rows] == [OK, FAILED, SKIPPED, SKIPPED]
+    assert [r.status for r in report.rows] == [OK, FAILED, SKIPPED, SKIPPED, SKIPPED]
     assert "is below the threshold 0.99: the model is not deployed" in report.rows[1].detail
     assert report.rows[1].detail.startswith("validation:auc 0.")
     assert {r.detail for r in report.rows[2:]} == {"needs 'evaluation gate', which failed"}
 
 
-def test_without_java_spark_steps_are_skipped_with_the_hint_and_the_rest_runs(emulator, config, monkeypatch):
+def test_without_java_spark_steps_are_skipped_with_the_hint_and_the_rest_runs(
+    emulator, config, monkeypatch, tmp_path
+):
     monkeypatch.setattr(local_training.shutil, "which", lambda name: None)
 
     def no_spark():
@@ -321,7 +284,8 @@ def test_without_java_spark_steps_are_skipped_with_the_hint_and_the_rest_runs(em
 
     monkeypatch.setattr(local_training, "local_spark", no_spark)
     report = Report()
-    cmr.run_custom_models(report, config, emulator.clients, emulator)
+    with ExitStack() as exits:
+        cmr.run_custom_models(report, new_run(emulator, config, tmp_path, exits))
     statuses = {(r.scope, r.step): r.status for r in report.rows}
     assert statuses[("dataset churn", "upload sample data")] == OK
     assert statuses[("churn-automl", "state machine deployed")] == OK
@@ -332,7 +296,8 @@ def test_without_java_spark_steps_are_skipped_with_the_hint_and_the_rest_runs(em
         ("churn", "train (local XGBoost)"),
         ("churn", "evaluation gate"),
         ("churn", "deploy Lambda"),
-        ("churn", "route answers real predictions"),
+        ("churn", "endpoint config matches hosting"),
+        ("churn", "router sends these rows to this endpoint"),
         ("churn-automl", "curated CSV with header"),
     ]
     assert all("apt-get install openjdk-17-jre-headless" in r.detail for r in skipped)
@@ -375,8 +340,8 @@ def test_the_deploy_event_fills_the_pipelines_paths_like_step_functions():
     assert (
         "containers.$" not in event and event["deployment_config"] == DEPLOY_PARAMETERS["deployment_config"]
     )
-    with pytest.raises(StepFailed, match="the deployed pipeline has no state 'Deploy endpoint'"):
-        local_endpoint.deploy_event({"States": {"Model containers": {}}}, "s3://b/k")
+    with pytest.raises(StepFailed, match=f"the deployed pipeline has no state '{DEPLOY_STATE}'"):
+        local_endpoint.deploy_event({"States": {CONTAINERS_STATE: {}}}, "s3://b/k")
     with pytest.raises(StepFailed, match="the pipeline reads \\$.training.Nope"):
         local_endpoint.resolve({"x.$": "$.training.Nope"}, {"training": {}})
 
@@ -406,3 +371,23 @@ def test_request_rows_drop_the_label_and_vary_between_runs(tmp_path):
         lines = request.splitlines()
         assert len(lines) == 3 and all(len(line.split(",")) == 3 for line in lines)
         assert all(line.split(",")[1].endswith(".5") for line in lines)
+
+
+def test_a_router_pointed_at_another_endpoint_fails_the_training_route_check(
+    runs, emulator, config, monkeypatch, tmp_path
+):
+    (_, outcomes), _ = runs
+    models = emulator.router.SETTINGS.models
+    monkeypatch.setitem(models, "churn", models["churn"]._replace(endpoint_name=f"{ENDPOINT}-WRONG"))
+    report = Report()
+    with ExitStack() as exits:
+        run = new_run(emulator, config, tmp_path, exits, buckets=dict(BUCKETS))
+        trained = outcomes["churn"]["trained"]
+        report.attempt(
+            "churn",
+            "route",
+            None,
+            lambda row: cmr.route_predictions(row, run, "churn", config.models["churn"], trained, {}),
+        )
+    assert report.rows[0].status == FAILED
+    assert f"endpoint '{ENDPOINT}-WRONG', not '{ENDPOINT}'" in report.rows[0].detail

@@ -1,4 +1,9 @@
-"""`make local`'s path in CI: deploy into the emulator, check, report, and leave nothing running."""
+"""`make local`'s path in CI: deploy into the emulator, check, report, and leave nothing running.
+
+One deploy for the module, of config/showcase.yaml: one model of every source and hosting type,
+each checked in its own way. The checks themselves are proven able to fail, fast and in-process,
+by tests/mlkit/test_route_proof.py and test_custom_model_run.py.
+"""
 
 import os
 import re
@@ -11,77 +16,115 @@ from pathlib import Path
 import pytest
 
 from mlkit.emulator import free_port
-from mlkit.report import FAILED, NOT_EMULATED, OK, NotEmulated, Report
+from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, NotEmulated, Report
+from stacks import names
 
 ROOT = Path(__file__).resolve().parents[2]
+ENV = "showcase"
+ROUTE = "router calls this endpoint with these bytes"
+QUEUE = "router queues these bytes for this endpoint"
+CONFIG_CHECK = "endpoint config matches hosting"
+# Each model of config/showcase.yaml and the rows its source and hosting type get.
+EXPECTED_ROWS = {
+    "sentiment": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
+    "ner": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
+    "summarizer": {CONFIG_CHECK: OK, QUEUE: OK, "model output": NOT_EMULATED},
+    "chat": {"router calls Converse on this model": OK, "Converse answer, guardrail screening": NOT_EMULATED},
+    "chat-plain": {
+        "router calls Converse on this model": OK,
+        "Converse answer, guardrail screening": NOT_EMULATED,
+    },
+    "churn": {
+        "train (local XGBoost)": OK,
+        "evaluation gate": OK,
+        "deploy Lambda": OK,
+        CONFIG_CHECK: OK,
+        "router sends these rows to this endpoint": OK,
+    },
+    "churn-batch": {
+        "train (local XGBoost)": OK,
+        "evaluation gate": OK,
+        "deploy Lambda": OK,
+        CONFIG_CHECK: OK,
+        "router queues these rows for this endpoint": OK,
+    },
+    "churn-automl": {
+        "curated CSV with header": OK,
+        "state machine deployed": OK,
+        "router sends these rows to this endpoint name": OK,
+        "AutoML V2 job": NOT_EMULATED,
+    },
+}
+
+
+def environment() -> dict[str, str]:
+    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    return environment
 
 
 @pytest.fixture(scope="module")
 def local_run():
-    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    environment.pop("AWS_ENDPOINT_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "mlkit.local_run", "--env", "dev"],
+        [sys.executable, "-m", "mlkit.local_run", "--env", ENV],
         cwd=ROOT,
-        env=environment,
+        env=environment(),
         capture_output=True,
         text=True,
         timeout=600,
     )
 
 
+def rows(output: str) -> dict[tuple[str, str], str]:
+    """(model, step) -> status, from the report's table."""
+    pattern = re.compile(r"^(\S+(?: \S+)?)\s{2,}(.+?)\s{2,}(ok|not emulated|failed|skipped)\s{2,}", re.M)
+    return {(match[1], match[2]): match[3] for match in pattern.finditer(output)}
+
+
 def row(output: str, scope: str, step: str) -> str:
-    match = re.search(
-        rf"^{re.escape(scope)}\s+{re.escape(step)}\s+(ok|not emulated|failed|skipped)\b", output, re.M
-    )
-    assert match, f"no row {scope}/{step} in:\n{output}"
-    return match.group(1)
+    found = rows(output)
+    assert (scope, step) in found, f"no row {scope}/{step} in:\n{output}"
+    return found[(scope, step)]
 
 
 def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
-    assert local_run.returncode == 0, local_run.stderr[-3000:]
+    assert local_run.returncode == 0, local_run.stdout[-6000:] + local_run.stderr[-3000:]
     for step in ("start emulator", "cdk bootstrap", "cdk deploy"):
         assert row(local_run.stdout, "kit", step) == OK
     assert row(local_run.stdout, "data", "resources exist") == OK
-    assert "mlkit-dev-data: 12 resources" in local_run.stdout
+    assert f"{names.data_stack_name(ENV)}: 12 resources" in local_run.stdout
     assert row(local_run.stdout, "data", "versioning, policies, logging, Glue") == NOT_EMULATED
     assert re.search(r"^total \d+\.\ds, 0 failed$", local_run.stdout, re.M)
 
 
-def test_local_run_calls_every_model_through_the_deployed_router(local_run):
+def test_every_model_of_every_source_and_hosting_type_has_its_own_rows(local_run):
     assert row(local_run.stdout, "api", "router loads the deployed registry") == OK
-    assert "GET /models lists 4 models" in local_run.stdout
-    assert row(local_run.stdout, "sentiment", "endpoint InService") == OK
-    assert row(local_run.stdout, "sentiment", "route answers") == OK
-    assert row(local_run.stdout, "sentiment", "model output") == NOT_EMULATED
-    assert row(local_run.stdout, "chat", "route registered") == OK
-    # Never "passed" for what moto cannot run.
-    assert row(local_run.stdout, "chat", "Converse, guardrail") == NOT_EMULATED
+    assert f"GET /models lists {len(EXPECTED_ROWS)} models" in local_run.stdout
+    found = rows(local_run.stdout)
+    for model, steps in EXPECTED_ROWS.items():
+        got = {step: status for (scope, step), status in found.items() if scope == model}
+        assert got == steps, model
 
 
-def test_local_run_trains_deploys_and_serves_the_custom_model(local_run):
+def test_the_custom_models_train_on_the_shared_dataset_and_beat_the_baseline(local_run):
     for step in ("upload sample data", "Glue transform (local Spark)"):
         assert row(local_run.stdout, "dataset churn", step) == OK
-    for step in (
-        "train (local XGBoost)",
-        "evaluation gate",
-        "deploy Lambda",
-        "route answers real predictions",
-    ):
-        assert row(local_run.stdout, "churn", step) == OK
-    metric, baseline = re.search(
-        r"validation:auc (\d\.\d+) \(baseline (\d\.\d+)\)", local_run.stdout
-    ).groups()
-    assert float(metric) > float(baseline) + 0.1
-    assert row(local_run.stdout, "churn-automl", "AutoML V2 job") == NOT_EMULATED
+    scores = re.findall(r"validation:auc (\d\.\d+) \(baseline (\d\.\d+)\)", local_run.stdout)
+    assert len(scores) == 2
+    assert all(float(metric) > float(baseline) + 0.1 for metric, baseline in scores)
+
+
+def test_the_main_job_prints_only_its_progress_and_report(local_run):
+    noise = [
+        line for line in local_run.stderr.splitlines() if line.strip() and not line.startswith(("… ", "    "))
+    ]
+    assert noise == [], "\n".join(noise)
 
 
 def test_ctrl_c_stops_the_emulator(tmp_path):
-    environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    environment.pop("AWS_ENDPOINT_URL", None)
     # Its own process group, as a terminal's foreground job: Ctrl-C reaches the whole group.
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlkit.local_run", "--env", "dev"], cwd=ROOT, env=environment,
+        [sys.executable, "-m", "mlkit.local_run", "--env", "dev"], cwd=ROOT, env=environment(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     lines = []
@@ -127,5 +170,20 @@ def test_report_rows_and_failures_are_recorded():
         ("broken", FAILED, "boom"),
     ]
     plain, coloured = report.render(colour=False), report.render(colour=True)
+    assert [row.status for row in rows_after_attempts()] == [FAILED, SKIPPED, OK]
     assert "\033[" not in plain and "\033[31mfailed\033[0m" in coloured
     assert plain.splitlines()[-1].endswith("1 failed")
+
+
+def rows_after_attempts():
+    """A failed step skips only the steps that need it; the next model's step still runs."""
+    report = Report()
+
+    def broken(row):
+        raise RuntimeError("boom")
+
+    _, blocked = report.attempt("a", "first", None, broken)
+    report.attempt("a", "needs first", blocked, lambda row: None)
+    report.attempt("b", "other model", None, lambda row: None)
+    assert blocked == "needs 'first', which failed"
+    return report.rows

@@ -1,0 +1,53 @@
+"""What the local run's checks share: the config, the emulator's clients, the data buckets, the router."""
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlkit import local_training
+from mlkit.checks import stack_outputs
+from stacks import names
+
+BUCKET_KINDS = ("raw", "curated", "artifacts")
+
+
+@dataclass
+class Run:
+    """One local run against one emulator.
+
+    ``router`` is the real router handler module, loaded once with the deployed registry (None until
+    loaded); ``router_blocked`` says why it could not be, so every route step is skipped with that reason.
+    """
+
+    config: object
+    clients: Callable
+    emulator: object
+    workdir: Path
+    exits: ExitStack
+    buckets: dict[str, str] = field(default_factory=dict)
+    spark: object = None
+    router: object = None
+    router_blocked: str | None = "needs the router, which was not loaded"
+
+    @property
+    def environment(self) -> str:
+        return self.config.environment
+
+    def s3(self):
+        return self.clients("s3")
+
+    def session(self):
+        if self.spark is None:
+            self.spark = self.exits.enter_context(local_training.local_spark())
+        return self.spark
+
+    def bucket(self, kind: str) -> str:
+        """A data bucket's name, from the deployed data stack's outputs (read once)."""
+        if not self.buckets:
+            outputs = stack_outputs(self.clients("cloudformation"), names.data_stack_name(self.environment))
+            self.buckets = {kind: outputs[f"{kind.title()}BucketName"] for kind in BUCKET_KINDS}
+        return self.buckets[kind]
+
+    def endpoint_name(self, label: str) -> str:
+        return names.endpoint_name(self.environment, label)
