@@ -19,32 +19,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT / "lambdas")
 sys.path.insert(1, str(ROOT))
 
+from benchmarks.catalog import catalog  # noqa: E402
 from benchmarks.report import write_section  # noqa: E402
+from lambdas.shared.registry import ARTIFACTS_BUCKET_VARIABLE, FILE_VARIABLE  # noqa: E402
 from mlkit.api_event import LambdaContext, rest_event  # noqa: E402
+from stacks.config import MlKitConfig  # noqa: E402
+from stacks.names import endpoint_name  # noqa: E402
+from stacks.registry import registry_document  # noqa: E402
 
 COLD_RUNS = 11
 REQUESTS = 3000
 WARM_UP = 200
-REGISTRY = {
-    "sentiment": {
-        "source": "huggingface",
-        "endpoint_name": "mlkit-sentiment",
-        "hosting": "serverless",
-        "content_types": ["application/json"],
-    },
-    "chat": {
-        "source": "bedrock",
-        "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
-        "inference": {"max_tokens": 512, "temperature": 0.5},
-        "limits": {"max_tokens": 2048},
-    },
-}
+# A registry of 200 models, written through the stacks' own code, as the API stack's layer ships it:
+# the router's cold start reads and parses all of it.
+REGISTRY_CONFIG = catalog(200, environment="bench")
+REGISTRY_FILE = Path(tempfile.mkdtemp(prefix="mlkit-bench-registry-")) / "registry.json"
+REGISTRY_FILE.write_text(
+    registry_document("bench", MlKitConfig.model_validate(REGISTRY_CONFIG).models, created_guardrails=set())
+)
+SAGEMAKER_MODEL = "hf-serverless-000"
+BEDROCK_MODEL = "bedrock-003"
 ENV = {
     "AWS_ACCESS_KEY_ID": "benchmark",
     "AWS_SECRET_ACCESS_KEY": "benchmark",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
-    "MODEL_REGISTRY": json.dumps(REGISTRY),
+    FILE_VARIABLE: str(REGISTRY_FILE),
+    ARTIFACTS_BUCKET_VARIABLE: "mlkit-bench-artifacts",
     "POWERTOOLS_SERVICE_NAME": "router",
     "POWERTOOLS_METRICS_NAMESPACE": "mlkit",
 }
@@ -122,10 +123,14 @@ def sagemaker_case(client):
         return {"Body": StreamingBody(io.BytesIO(answer), len(answer)), "ContentType": "application/json"}
 
     def direct():
-        params = {"EndpointName": "mlkit-sentiment", "Body": body.encode(), "ContentType": "application/json"}
+        params = {
+            "EndpointName": endpoint_name("bench", SAGEMAKER_MODEL),
+            "Body": body.encode(),
+            "ContentType": "application/json",
+        }
         client.invoke_endpoint(**params, Accept="application/json")["Body"].read()
 
-    return invoke_event("sentiment", body), direct, "invoke_endpoint", canned
+    return invoke_event(SAGEMAKER_MODEL, body), direct, "invoke_endpoint", canned
 
 
 def bedrock_case(client):
@@ -139,12 +144,12 @@ def bedrock_case(client):
 
     def direct():
         client.converse(
-            modelId=REGISTRY["chat"]["model_id"],
+            modelId=REGISTRY_CONFIG["models"][BEDROCK_MODEL]["model_id"],
             messages=[{"role": "user", "content": [{"text": "Say hello"}]}],
-            inferenceConfig={"maxTokens": 512, "temperature": 0.2},
+            inferenceConfig={"maxTokens": 512, "temperature": 0.2, "topP": 0.9},
         )
 
-    return invoke_event("chat", body), direct, "converse", lambda: answer
+    return invoke_event(BEDROCK_MODEL, body), direct, "converse", lambda: answer
 
 
 def request_overhead(service: str, make_case) -> dict[str, float]:
