@@ -44,8 +44,7 @@ def run_custom_models(report: Report, run: Run) -> dict[str, dict]:
     outcomes: dict[str, dict] = {}
     java = local_training.java_problem() if datasets else None
     for dataset, labels in datasets.items():
-        # Models on one dataset agree on what it is (the config says so), so any of them defines it.
-        blocked = prepare_dataset(report, run, dataset, run.config.models[labels[0]], java)
+        blocked = prepare_dataset(report, run, dataset, java)
         for label in labels:
             model = run.config.models[label]
             if model.source == "training":
@@ -55,7 +54,7 @@ def run_custom_models(report: Report, run: Run) -> dict[str, dict]:
     return outcomes
 
 
-def prepare_dataset(report: Report, run: Run, dataset: str, model, java: str | None) -> str | None:
+def prepare_dataset(report: Report, run: Run, dataset: str, java: str | None) -> str | None:
     """Upload, then the Glue transform; answers why the dataset's later steps cannot run, or None."""
     scope = f"dataset {dataset}"
     _, blocked = report.attempt(
@@ -66,7 +65,7 @@ def prepare_dataset(report: Report, run: Run, dataset: str, model, java: str | N
             raise StepSkipped(java)
         return f"needs the Glue transform's output; {java}"
     _, blocked = report.attempt(
-        scope, "Glue transform (local Spark)", blocked, lambda row: transform(row, run, dataset, model)
+        scope, "Glue transform (local Spark)", blocked, lambda row: transform(row, run, dataset)
     )
     return blocked
 
@@ -86,10 +85,13 @@ def upload_sample(row, run: Run, dataset: str) -> None:
     row.detail = f"{sample.relative_to(ROOT)} ({lines} rows) → s3://{raw}/{key}"
 
 
-def transform(row, run: Run, dataset: str, model) -> dict:
+def transform(row, run: Run, dataset: str) -> dict:
     workdir = run.workdir / "glue" / dataset
     buckets = {kind: run.bucket(kind) for kind in ("raw", "curated")}
-    metadata = local_training.run_glue_transform(run.session(), run.s3(), buckets, dataset, model, workdir)
+    definition = run.config.datasets[dataset]  # what every model on the dataset agrees it is
+    metadata = local_training.run_glue_transform(
+        run.session(), run.s3(), buckets, dataset, definition, workdir
+    )
     counts = metadata["row_counts"]
     row.detail = (
         f"jobs/glue/glue_job.run: {counts['read']} rows read, {counts['with_target']} with a target, "

@@ -129,26 +129,26 @@ def replace_prefix(s3, source: Path, bucket: str, prefix: str) -> list[str]:
 # ---- the Glue transform --------------------------------------------------------------
 
 
-def glue_arguments(model, raw_path: str, curated_path: str) -> dict[str, str]:
-    """The job's arguments as the dataset stack sets them from the dataset's first model."""
-    arguments = {"raw_path": raw_path, "curated_path": curated_path, "target": model.target}
-    if getattr(model, "column_types", None):
-        arguments["column_types"] = dict(model.column_types)
-    if getattr(model, "features", None):
-        arguments["features"] = list(model.features)
-    if getattr(model, "validation_fraction", None) is not None:
-        arguments["validation_fraction"] = str(model.validation_fraction)
+def glue_arguments(definition, raw_path: str, curated_path: str) -> dict[str, str]:
+    """The job's arguments as the dataset stack sets them from the dataset's definition."""
+    arguments = {"raw_path": raw_path, "curated_path": curated_path, "target": definition.target}
+    if definition.column_types:
+        arguments["column_types"] = dict(definition.column_types)
+    if definition.features:
+        arguments["features"] = list(definition.features)
+    if definition.validation_fraction is not None:
+        arguments["validation_fraction"] = str(definition.validation_fraction)
     return arguments
 
 
-def run_glue_transform(spark, s3, buckets: dict[str, str], dataset: str, model, workdir: Path) -> dict:
+def run_glue_transform(spark, s3, buckets: dict[str, str], dataset: str, definition, workdir: Path) -> dict:
     """raw/<dataset>/ → jobs/glue/glue_job.run() on local Spark → curated/<dataset>/; answers schema.json."""
     from jobs.glue import glue_job
 
     raw_dir, curated_dir = workdir / "raw", workdir / "curated"
     if not download_prefix(s3, buckets["raw"], f"{dataset}/", raw_dir):
         raise FileNotFoundError(f"no raw data under s3://{buckets['raw']}/{dataset}/")
-    metadata = glue_job.run(spark, glue_arguments(model, str(raw_dir), str(curated_dir)))
+    metadata = glue_job.run(spark, glue_arguments(definition, str(raw_dir), str(curated_dir)))
     metadata["uploaded"] = replace_prefix(s3, curated_dir, buckets["curated"], f"{dataset}/")
     return metadata
 
