@@ -37,7 +37,6 @@ class DataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         destroy = config.removal == "destroy"
         removal = cdk.RemovalPolicy.DESTROY if destroy else cdk.RemovalPolicy.RETAIN
-        prefix = names.prefix(config.environment)
 
         self.key = kms.Key(
             self,

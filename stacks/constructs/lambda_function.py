@@ -1,6 +1,7 @@
 """mlkit's Lambdas: one code asset (lambdas/), a Powertools layer bundled without Docker, least privilege."""
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -45,7 +46,8 @@ class PipInstallLayer:
         digest = layer_digest()[:16]
         target = CACHE / digest / "python"
         if not target.exists():
-            staging = CACHE / f"{digest}.partial"
+            # Per process, then renamed: synths side by side (test workers, make local) never share one.
+            staging = CACHE / f"{digest}.{os.getpid()}.partial"
             shutil.rmtree(staging, ignore_errors=True)
             version = RUNTIME.name.removeprefix("python")
             subprocess.run(
@@ -71,7 +73,12 @@ class PipInstallLayer:
                 check=True,
             )
             target.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(target)
+            try:
+                staging.rename(target)
+            except OSError:  # another synth finished the same install first: keep its copy
+                shutil.rmtree(staging, ignore_errors=True)
+                if not target.exists():
+                    raise
         return target
 
 
@@ -109,8 +116,11 @@ def registry_layer(scope: Construct, document: str) -> lambda_.LayerVersion:
     folder = CACHE.parent / "router-registry" / digest
     path = folder / registry_contract.LAYER_DIRECTORY / registry_contract.FILE_NAME
     if not path.exists():
+        # Written aside, then renamed: a synth running beside this one never stages half a file.
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(document)
+        partial = folder.parent / f"{digest}.{os.getpid()}.partial"
+        partial.write_text(document)
+        partial.replace(path)
     return lambda_.LayerVersion(
         scope,
         "RegistryLayer",
