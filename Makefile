@@ -42,7 +42,7 @@ invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=c
 	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type '$(CONTENT_TYPE)') $(if $(ACCEPT),--accept '$(ACCEPT)') $(if $(OUTPUT),--output '$(OUTPUT)') $(if $(URL),--url $(URL))
 
 test: deps  ## run the tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 synth: deps  ## synthesize ENV's templates into cdk.out
 	$(CDK) synth -q -c env=$(ENV)
@@ -71,3 +71,4 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/router.py
 	$(PY) benchmarks/catalog_synth.py
+	$(PY) benchmarks/suite.py

@@ -69,7 +69,8 @@ def test_bad_config_prints_one_message_and_writes_nothing(tmp_path, body, expect
 def test_missing_file_names_it_and_the_environments(tmp_path):
     result = run_app(tmp_path, "env=staging")
     assert result.returncode != 0
-    assert "config/staging.yaml: no such config file (environments in config/: dev, prod, showcase)" in result.stderr
+    expected = "config/staging.yaml: no such config file (environments in config/: dev, prod, showcase)"
+    assert expected in result.stderr
 
 
 def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path):
