@@ -79,12 +79,22 @@ class MlKitStage(cdk.Stage):
             for dataset, definition in config.datasets.items()
         }
 
-        self.model_stacks: dict[str, cdk.Stack] = {}
-        for label, model in config.models.items():
+        self.model_stacks = self._model_stacks(emulated, stack_settings)
+        self.api = self._api_stack(stack_settings)
+
+        # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
+        untagged = ["AWS::KMS::Key"] if emulated else []
+        for key, value in {**config.tags, "project": names.PROJECT, "environment": environment}.items():
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
+
+    def _model_stacks(self, emulated: bool, stack_settings: dict) -> dict[str, cdk.Stack]:
+        """One stack per model, named ``mlkit-<env>-<model>``; plain Bedrock models need none."""
+        environment, stacks = self.config.environment, {}
+        for label, model in self.config.models.items():
             stack_class, extra, what = self._model_stack_parts(model, emulated)
             if stack_class is None:
                 continue  # a Bedrock model with no guardrail to create is IAM and a route only
-            self.model_stacks[label] = stack_class(
+            stacks[label] = stack_class(
                 self,
                 label,
                 stack_name=names.model_stack_name(environment, label),
@@ -96,13 +106,7 @@ class MlKitStage(cdk.Stage):
                 **extra,
                 **stack_settings,
             )
-
-        self.api = self._api_stack(stack_settings)
-
-        # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
-        untagged = ["AWS::KMS::Key"] if emulated else []
-        for key, value in {**config.tags, "project": names.PROJECT, "environment": environment}.items():
-            cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
+        return stacks
 
     def _model_stack_parts(self, model, emulated: bool) -> tuple[type | None, dict, str]:
         """The stack class of a model's source, its source-specific arguments, and what it holds."""
