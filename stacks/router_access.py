@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from lambdas.shared import registry
 from stacks import names
 
 # IAM: a managed policy holds at most 6,144 characters (whitespace aside); a role takes at most 10
@@ -160,18 +161,14 @@ def _added_characters(document: dict[tuple, list[str]], row: Grant) -> int:
 
 def guardrails_variable_bytes(labels: list[str]) -> int:
     """The longest GUARDRAILS value for these created guardrails (see the registry contract)."""
-    from lambdas.shared.registry import guardrails_variable
-
     longest = {label: {"identifier": LONGEST_GUARDRAIL_ID, "version": "99999"} for label in labels}
-    return len(guardrails_variable(longest))
+    return len(registry.guardrails_variable(longest))
 
 
 def router_environment(
     environment: str, *, artifacts_bucket: str, guardrails: str, max_body_bytes: int
 ) -> dict[str, str]:
     """The router Lambda's variables beside its registry file (which has no size limit)."""
-    from lambdas.shared import registry
-
     return {
         "POWERTOOLS_METRICS_NAMESPACE": "mlkit",
         "POWERTOOLS_SERVICE_NAME": names.router_service_name(environment),

@@ -3,6 +3,7 @@
 import functools
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,21 +46,25 @@ class Synthesized:
         )
 
 
-def render_tokens(value: Any) -> str:
-    """A template value (Fn::Join of literals and tokens) as text: ``<Ref>``, ``<Id.Attr>``, ``<Export>``."""
+def render_tokens(value: Any, token: Callable[[dict], str] | None = None) -> str:
+    """A template value (Fn::Join of literals and tokens) as text: ``<Ref>``, ``<Id.Attr>``, ``<Export>``.
+
+    ``token`` (default: those placeholders) renders each Ref, Fn::GetAtt and Fn::ImportValue instead."""
     if isinstance(value, str):
         return value
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(render_tokens(part) for part in parts)
+        return separator.join(render_tokens(part, token) for part in parts)
+    if "Fn::Sub" in value:  # asset locations: ${AWS::AccountId} stays as written
+        return value["Fn::Sub"]
+    if token is not None and {"Ref", "Fn::GetAtt", "Fn::ImportValue"} & set(value):
+        return token(value)
     if "Ref" in value:
         return f"<{value['Ref']}>"
     if "Fn::GetAtt" in value:
         return f"<{'.'.join(value['Fn::GetAtt'])}>"
     if "Fn::ImportValue" in value:
         return f"<{render_tokens(value['Fn::ImportValue'])}>"
-    if "Fn::Sub" in value:  # asset locations: ${AWS::AccountId} stays as written
-        return value["Fn::Sub"]
     raise ValueError(f"no text for template value {value}")
 
 

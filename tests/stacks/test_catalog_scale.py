@@ -19,7 +19,7 @@ from stacks.router_access import (
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
 )
-from tests.stacks.synth import config_from, synthesize
+from tests.stacks.synth import config_from, render_tokens, synthesize
 from tests.stacks.test_checks import CFN_LINT_IGNORES
 
 MODELS = 200
@@ -31,31 +31,30 @@ LONGEST_ATTRIBUTES = {"GuardrailId": "g" * 12, "Version": "99999"}
 LONGEST_ATTRIBUTE = "a" * 100  # any other attribute, e.g. a guardrail's ARN
 
 
-def longest_text(value) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "[" + ",".join(json.dumps(longest_text(item)) for item in value) + "]"
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(longest_text(part) for part in parts)
+def longest_token(value: dict) -> str:
     if "Ref" in value:
         return LONGEST.get(value["Ref"], LONGEST_ATTRIBUTE)
     if "Fn::ImportValue" in value:  # CDK names the export after what it exports
-        export = longest_text(value["Fn::ImportValue"])
+        export = render_tokens(value["Fn::ImportValue"])
         attribute = next((a for a in LONGEST_ATTRIBUTES if re.search(f"{a}[0-9A-F]{{8}}$", export)), None)
         return LONGEST_ATTRIBUTES[attribute] if attribute else LONGEST_IMPORT
-    if "Fn::GetAtt" in value:
-        return LONGEST_ATTRIBUTES.get(value["Fn::GetAtt"][1], LONGEST_ATTRIBUTE)
-    return json.dumps({key: longest_text(item) for key, item in value.items()}, separators=(",", ":"))
+    return LONGEST_ATTRIBUTES.get(value["Fn::GetAtt"][1], LONGEST_ATTRIBUTE)
+
+
+def longest_text(value) -> str:
+    """A template value as text, every token at the longest value it can resolve to."""
+    return render_tokens(value, longest_token)
 
 
 def document_characters(document: dict) -> int:
     """IAM's count: the policy JSON without whitespace, tokens at their longest."""
-    statements = [
-        {key: longest_text(value) if key == "Resource" else value for key, value in statement.items()}
-        for statement in document["Statement"]
-    ]
+    statements = []
+    for statement in document["Statement"]:
+        resources = statement["Resource"]
+        if isinstance(resources, list):
+            statements.append({**statement, "Resource": [longest_text(r) for r in resources]})
+        else:
+            statements.append({**statement, "Resource": longest_text(resources)})
     return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
 
 
