@@ -211,7 +211,7 @@ def markdown(cold: dict[str, dict[str, float]], overheads: dict[str, dict[str, f
         "## Router",
         "",
         f"Cold init: median of {COLD_RUNS} fresh processes; `import router` + sagemaker-runtime and "
-        "bedrock-runtime clients versus the floor `import boto3` + the same two clients. Target ≤ 1.3×. "
+        "bedrock-runtime clients versus the floor `import boto3` + the same two clients. Target ≤ 1.25×. "
         f"Load average before measuring: {load:.1f} on {os.cpu_count()} CPUs.",
         "",
         "| bytecode | floor | router | ratio (wall) | ratio (CPU) | peak RSS floor → router |",

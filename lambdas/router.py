@@ -8,6 +8,7 @@ This module only parses, calls and maps; the work lives in the ``shared`` packag
 """
 
 import base64
+import gc
 import os
 import time
 
@@ -22,6 +23,10 @@ logger = Logger()
 app = APIGatewayRestResolver()
 # Parsed once per cold start; a bad registry fails the init with its reason.
 SETTINGS = load_settings(os.environ)
+# Modules and the registry live as long as the process. Freezing them keeps the collector from
+# walking them again on every full collection: the clients' first creation parses ~1 MB of
+# endpoint JSON, which without this costs a cold start ~30 ms of collections over objects that never die.
+gc.freeze()
 
 
 @app.post("/models/<name>/invoke")
