@@ -27,12 +27,14 @@ EMULATOR_ACCOUNT = "123456789012"  # moto's account
 def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
     """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr."""
     log_path = ROOT / ".cache" / log_name
-    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
-    port = environment["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
-    command = ["npx", "--no-install", "cdk", *arguments, "--output", f".cache/cdk.out-{port}"]
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            ["npx", "--no-install", "cdk", *arguments],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for line in process.stdout:
             log.write(line)
@@ -48,17 +50,20 @@ def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> No
         **emulator.environment(),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
+    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
+    assembly = f".cache/cdk.out-{emulator.endpoint.rsplit(':', 1)[1]}"
+    # Synthesized once: `cdk bootstrap` and `cdk deploy` would each run the app again (cdk-nag included).
+    with report.step("kit", "cdk synth"):
+        run_cdk(["synth", "--quiet", *context, "--output", assembly], environment, "cdk-synth.log")
     with report.step("kit", "cdk bootstrap"):
         target = f"aws://{EMULATOR_ACCOUNT}/{config.region}"
-        run_cdk(["bootstrap", target, *context], environment, "cdk-bootstrap.log")
+        run_cdk(["bootstrap", target, "--app", assembly], environment, "cdk-bootstrap.log")
     with report.step("kit", "cdk deploy") as row:
         # Stage stacks live in a nested assembly, which `--all` does not select: name them by pattern.
-        run_cdk(
-            ["deploy", f"{config.environment}/*", "--method=direct", "--require-approval", "never", *context],
-            environment,
-            "cdk-deploy.log",
-        )
-        row.detail = f"stacks {config.environment}/*"
+        pattern = f"{config.environment}/*"
+        arguments = ["deploy", pattern, "--app", assembly, "--method=direct", "--require-approval", "never"]
+        run_cdk(arguments, environment, "cdk-deploy.log")
+        row.detail = f"stacks {pattern}"
 
 
 def verify(report: Report, emulator: Emulator, config) -> None:

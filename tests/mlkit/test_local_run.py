@@ -19,6 +19,9 @@ from mlkit.emulator import free_port
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, NotEmulated, Report
 from stacks import names
 
+# The emulator deploy is a module fixture: one xdist worker runs the module, so it runs once.
+pytestmark = pytest.mark.xdist_group("local-run")
+
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "showcase"
 ROUTE = "router calls this endpoint with these bytes"
@@ -89,7 +92,7 @@ def row(output: str, scope: str, step: str) -> str:
 
 def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
     assert local_run.returncode == 0, local_run.stdout[-6000:] + local_run.stderr[-3000:]
-    for step in ("start emulator", "cdk bootstrap", "cdk deploy"):
+    for step in ("start emulator", "cdk synth", "cdk bootstrap", "cdk deploy"):
         assert row(local_run.stdout, "kit", step) == OK
     assert row(local_run.stdout, "data", "resources exist") == OK
     assert f"{names.data_stack_name(ENV)}: 12 resources" in local_run.stdout
@@ -130,7 +133,7 @@ def test_ctrl_c_stops_the_emulator(tmp_path):
     lines = []
     for line in process.stdout:
         lines.append(line)
-        if "kit: cdk bootstrap" in line:
+        if "kit: cdk synth" in line:
             break
     os.killpg(process.pid, signal.SIGINT)
     output = "".join(lines) + process.communicate(timeout=60)[0]
