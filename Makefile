@@ -42,7 +42,7 @@ invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=c
 	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type '$(CONTENT_TYPE)') $(if $(ACCEPT),--accept '$(ACCEPT)') $(if $(OUTPUT),--output '$(OUTPUT)') $(if $(URL),--url $(URL))
 
 test: deps  ## run the tests
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup
 
 synth: deps  ## synthesize ENV's templates into cdk.out
 	$(CDK) synth -q -c env=$(ENV)

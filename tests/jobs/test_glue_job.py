@@ -10,6 +10,9 @@ import pytest
 
 from jobs.glue import glue_job
 
+# Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("spark")
+
 ROOT = Path(__file__).resolve().parents[2]
 RAW = "id,tenure,plan,churned\n" + "\n".join(
     f"C{i:03d},{i % 40},{['basic', 'pro'][i % 2]},{'yes' if i % 40 < 12 else 'no'}" for i in range(80)

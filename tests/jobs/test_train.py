@@ -7,6 +7,9 @@ import pytest
 
 from jobs.training import train as tr
 
+# Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("spark")
+
 # nthread 1: OpenMP threads spin-waiting on a busy 2-core machine turn 0.1 s of training into 10 s.
 HYPERPARAMETERS = {
     "nthread": "1",

@@ -8,6 +8,9 @@ import pytest
 
 from jobs.glue import transform as t
 
+# Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("spark")
+
 CHURN_HEADER = "id,tenure,plan,churned\n"
 
 

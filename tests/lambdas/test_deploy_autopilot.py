@@ -29,6 +29,9 @@ from tests.stacks.test_autopilot_stack import (
     sdk_inference_containers,
 )
 
+# Its synthesized state machines are a module fixture: one xdist worker runs the module.
+pytestmark = pytest.mark.xdist_group("autopilot-definitions")
+
 ACCOUNT = "123456789012"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:mlkit-ap-deploy"

@@ -25,6 +25,9 @@ from stacks import names
 from stacks.config import MlKitConfig
 from tests.mlkit.emulated import ACCOUNT, REGION, load_router, threaded_emulator
 
+# Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
+pytestmark = pytest.mark.xdist_group("spark")
+
 BUCKETS = {kind: names.bucket_name("dev", kind, ACCOUNT, REGION) for kind in ("raw", "curated", "artifacts")}
 CONTAINERS_STATE, DEPLOY_STATE = local_endpoint.state_names()
 ENDPOINT = names.endpoint_name("dev", "churn")
@@ -149,11 +152,11 @@ def new_run(emulator, config, workdir, exits, **fields) -> Run:
 
 
 @pytest.fixture(scope="module")
-def runs(emulator, config, tmp_path_factory):
+def runs(emulator, config, tmp_path_factory, spark):
     """The whole path twice on one emulator, as `make local` twice on a kept one; a stray answer between."""
     first, second = Report(), Report()
-    # One Spark session for the module: both runs reuse it.
-    with local_training.local_spark(), ExitStack() as exits:
+    # Both runs reuse the session's Spark (local_spark finds it active), as the job tests do.
+    with ExitStack() as exits:
         workdir = tmp_path_factory.mktemp("runs")
         first_outcomes = cmr.run_custom_models(first, new_run(emulator, config, workdir / "1", exits))
         # An answer queued and never taken (as a kept emulator can hold) must not reach the router.

@@ -22,6 +22,9 @@ from stacks.router_access import (
 from tests.stacks.synth import config_from, render_tokens, synthesize
 from tests.stacks.test_checks import CFN_LINT_IGNORES
 
+# The 200-model synth is a module fixture: one xdist worker runs the module, so it is built once.
+pytestmark = pytest.mark.xdist_group("catalog")
+
 MODELS = 200
 # The longest text each kind of token can resolve to.
 LONGEST = {"AWS::Partition": "aws-us-gov", "AWS::AccountId": "1" * 12, "AWS::Region": "ap-southeast-5"}
