@@ -5,21 +5,28 @@ import sys
 
 import aws_cdk as cdk
 
+from stacks.cdk_app import mlkit_app
 from stacks.config import ConfigError, load_config, select_config_path
 from stacks.nag import add_nag_checks
 from stacks.stage import MlKitStage
 
-# The CDK CLI turns failSynthOnValidationErrors off; mlkit wants a cdk-nag finding to stop synth.
-app = cdk.App(post_cli_context={"@aws-cdk/core:failSynthOnValidationErrors": True})
-path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
-try:
-    config = load_config(path)
-except ConfigError as error:
-    sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
 
-MlKitStage(app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true")
-add_nag_checks(app)
-try:
-    app.synth()
-except RuntimeError as error:  # a cdk-nag finding: show the report, not a jsii traceback
-    sys.exit(f"mlkit: {error}")
+def main(app: cdk.App) -> None:
+    """Synthesize the Stage of the config that ``app``'s context (or MLKIT_ENV) selects."""
+    path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
+    try:
+        config = load_config(path)
+    except ConfigError as error:
+        sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
+    MlKitStage(
+        app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true"
+    )
+    add_nag_checks(app)
+    try:
+        app.synth()
+    except RuntimeError as error:  # a cdk-nag finding: show the report, not a jsii traceback
+        sys.exit(f"mlkit: {error}")
+
+
+if __name__ == "__main__":
+    main(mlkit_app())

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from lambdas.shared import registry as registry_contract
+from stacks.cdk_app import mlkit_app
 from stacks.config import MlKitConfig
 from stacks.nag import add_nag_checks
 from stacks.stage import MlKitStage
@@ -81,7 +81,7 @@ CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 def _synthesize(config_json: str, emulated: bool) -> Synthesized:
     config = MlKitConfig.model_validate_json(config_json)
     outdir = Path(tempfile.mkdtemp(prefix="mlkit-synth-"))
-    app = cdk.App(outdir=str(outdir), context=CDK_CONTEXT)
+    app = mlkit_app(outdir=str(outdir), context=CDK_CONTEXT)
     stage = MlKitStage(app, config.environment, config=config, emulated=emulated)
     add_nag_checks(app)  # a finding raises here, failing every test that synthesizes
     assembly = app.synth()

@@ -1,5 +1,6 @@
 """The app as the CLI runs it: config selection, prod settings, bad configs that synthesize nothing."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import app as app_module
+from stacks.cdk_app import mlkit_app
 from stacks.config import load_config
 from stacks.config.loader import CONFIG_DIR
 from tests.stacks.synth import synthesize
@@ -20,7 +23,7 @@ def run_app(tmp_path: Path, *context: str, env: dict | None = None) -> subproces
     environment = {
         **os.environ,
         "CDK_OUTDIR": str(tmp_path / "out"),
-        "CDK_CONTEXT_JSON": __import__("json").dumps(pairs),
+        "CDK_CONTEXT_JSON": json.dumps(pairs),
         **(env or {}),
     }
     return subprocess.run(
@@ -37,26 +40,45 @@ def test_prod_config_targets_its_account_and_region():
         assert bucket["DeletionPolicy"] == "Retain"
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        ("environment: dev\nregion: us-east-1\nfoo: 1\n", "bad.yaml: foo: unknown key"),
-        (
-            "environment: dev\nregion: us-east-1\nmodels:\n  churn:\n    source: training\n"
-            "    dataset: churn\n    target: churned\n    colour: red\n",
-            "bad.yaml: models.churn.colour: unknown key",
-        ),
-        ("environment: dev\nregion: us-east-9\n", "bad.yaml: region: 'us-east-9' is not an AWS region"),
-        (
-            "environment: dev\nregion: us-east-1\nremoval: maybe\n",
-            "bad.yaml: removal: 'maybe' is not allowed",
-        ),
-        ("environment: dev\nregion: us-east-1\naccount: 1234\n", "bad.yaml: account: 1234 is not allowed"),
-        ("environment: dev\nregion: [us-east-1\n", "bad.yaml: line 3, column 1: YAML syntax error"),
-    ],
-    ids=["top-level-key", "model-key", "region", "removal", "account", "yaml-syntax"],
-)
-def test_bad_config_prints_one_message_and_writes_nothing(tmp_path, body, expected):
+BAD_CONFIGS = {
+    "top-level-key": ("environment: dev\nregion: us-east-1\nfoo: 1\n", "bad.yaml: foo: unknown key"),
+    "model-key": (
+        "environment: dev\nregion: us-east-1\nmodels:\n  churn:\n    source: training\n"
+        "    dataset: churn\n    target: churned\n    colour: red\n",
+        "bad.yaml: models.churn.colour: unknown key",
+    ),
+    "region": ("environment: dev\nregion: us-east-9\n", "bad.yaml: region: 'us-east-9' is not an AWS region"),
+    "removal": (
+        "environment: dev\nregion: us-east-1\nremoval: maybe\n",
+        "bad.yaml: removal: 'maybe' is not allowed",
+    ),
+    "account": (
+        "environment: dev\nregion: us-east-1\naccount: 1234\n",
+        "bad.yaml: account: 1234 is not allowed",
+    ),
+    "yaml-syntax": (
+        "environment: dev\nregion: [us-east-1\n",
+        "bad.yaml: line 3, column 1: YAML syntax error",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), list(BAD_CONFIGS.values()), ids=list(BAD_CONFIGS))
+def test_bad_config_exits_with_one_message_and_writes_nothing(tmp_path, body, expected):
+    # In-process: app.main with the context `cdk synth -c config=...` gives it (no new jsii process).
+    (tmp_path / "bad.yaml").write_text(body)
+    app = mlkit_app(outdir=str(tmp_path / "out"), context={"config": str(tmp_path / "bad.yaml")})
+    with pytest.raises(SystemExit) as exit_:
+        app_module.main(app)
+    message = str(exit_.value.code).splitlines()
+    assert message[0] == "mlkit: invalid config, nothing synthesized"
+    assert len(message) == 2 and expected in message[1]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_cli_prints_a_bad_config_as_one_message_on_stderr(tmp_path):
+    # As `cdk synth` runs it: stderr holds the message and nothing else (no traceback, no banner).
+    body, expected = BAD_CONFIGS["removal"]
     (tmp_path / "bad.yaml").write_text(body)
     result = run_app(tmp_path, f"config={tmp_path / 'bad.yaml'}")
     assert result.returncode != 0

@@ -7,6 +7,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from cfnlint.api import ManualArgs, lint
 
+from stacks.cdk_app import mlkit_app
 from stacks.config import load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.nag import acknowledge, add_nag_checks
@@ -46,7 +47,7 @@ def test_nag_reports_no_unacknowledged_finding(name):
 
 
 def test_nag_is_live_and_acknowledgements_are_scoped(tmp_path):
-    app = cdk.App(outdir=str(tmp_path))
+    app = mlkit_app(outdir=str(tmp_path))  # the app's own settings: nag must stay live with them
     stack = cdk.Stack(app, "Probe")
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
