@@ -1,23 +1,35 @@
 #!/usr/bin/env python3
-"""mlkit: one config file per environment in, one Stage per environment out."""
+"""mlkit: one config file per environment in, one Stage per environment out.
+
+With `-c delivery=config/delivery.yaml`: the delivery app instead (the pipeline and the GitHub OIDC stacks).
+"""
 
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
-from stacks.config import ConfigError, load_config, select_config_path
+from stacks.config import ConfigError, load_config, load_delivery, select_config_path
 from stacks.nag import add_nag_checks
-from stacks.stage import MlKitStage
 
 # The CDK CLI turns failSynthOnValidationErrors off; mlkit wants a cdk-nag finding to stop synth.
 app = cdk.App(post_cli_context={"@aws-cdk/core:failSynthOnValidationErrors": True})
-path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
+emulated = app.node.try_get_context("emulated") == "true"
 try:
-    config = load_config(path)
+    if delivery_file := app.node.try_get_context("delivery"):
+        from stacks.delivery.app import build_delivery  # CDK Pipelines is imported only when used
+
+        build_delivery(app, load_delivery(Path(delivery_file)), emulated=emulated)
+    else:
+        from stacks.stage import MlKitStage
+
+        config = load_config(
+            select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
+        )
+        MlKitStage(app, config.environment, config=config, emulated=emulated)
 except ConfigError as error:
     sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
 
-MlKitStage(app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true")
 add_nag_checks(app)
 try:
     app.synth()

@@ -7,6 +7,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from stacks import names
 from stacks.config.base import ConfigError, format_validation_error
 from stacks.config.delivery import Delivery, DeliveryConfig, DeliveryEnvironment
 from stacks.config.environment import MlKitConfig
@@ -112,14 +113,16 @@ def load_delivery(path: Path = DELIVERY_PATH) -> Delivery:
                 config.environment in approvals,
             )
         )
-    names = [env.name for env in environments]
-    if pipeline and pipeline.approvals and not problems:
-        for index, name in enumerate(pipeline.approvals):
-            if name not in names:
-                problems.append(
-                    f"{shown}: pipeline.approvals.{index}: {name!r} is not an environment of this delivery "
-                    f"({', '.join(names)})"
-                )
+    if not problems and settings.github:
+        problems += _shared_provider_problems(shown, environments)
+    if not problems and pipeline and pipeline.approvals:
+        known = [env.name for env in environments]
+        problems += [
+            f"{shown}: pipeline.approvals.{index}: {name!r} is not an environment of this delivery "
+            f"({', '.join(known)})"
+            for index, name in enumerate(pipeline.approvals)
+            if name not in known
+        ]
     if problems:
         raise ConfigError("\n".join(problems))
     return Delivery(path, settings, tuple(environments))
@@ -146,3 +149,19 @@ def _environment_problems(key, entry, config: MlKitConfig, config_file: Path, ea
             f"{config.account}: the deploy role trusts a provider in its own account"
         ]
     return []
+
+
+def _shared_provider_problems(shown: str, environments: list[DeliveryEnvironment]) -> list[str]:
+    """An account holds one GitHub provider: environments after the first in an account import it."""
+    problems, first = [], {}
+    for index, env in enumerate(environments):
+        if env.account not in first:
+            first[env.account] = index
+        elif env.oidc_provider_arn is None:
+            problems.append(
+                f"{shown}: environments.{index}.oidc_provider_arn: is required: {env.name} shares account "
+                f"{env.account} with environments.{first[env.account]}, whose oidc stack creates the "
+                f"account's one GitHub provider; import it: "
+                f"{names.github_oidc_provider_arn(env.account, env.region)}"
+            )
+    return problems
