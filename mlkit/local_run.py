@@ -15,6 +15,7 @@ import boto3
 
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
 from mlkit.custom_model_run import run_custom_models
+from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.local_context import Run
 from mlkit.report import FAILED, Report, StepFailed
@@ -24,12 +25,16 @@ from stacks import names
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
 
 
+def assembly_directory(environment: dict[str, str]) -> Path:
+    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
+    return ROOT / ".cache" / f"cdk.out-{environment['AWS_ENDPOINT_URL'].rsplit(':', 1)[1]}"
+
+
 def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
     """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr."""
     log_path = ROOT / ".cache" / log_name
-    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
-    port = environment["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]
-    command = ["npx", "--no-install", "cdk", *arguments, "--output", f".cache/cdk.out-{port}"]
+    output = assembly_directory(environment).relative_to(ROOT)
+    command = ["npx", "--no-install", "cdk", *arguments, "--output", str(output)]
     with log_path.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -42,12 +47,12 @@ def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) ->
             raise StepFailed(f"`cdk {arguments[0]}` exited {process.returncode}; see .cache/{log_name}")
 
 
+def cdk_environment(emulator: Emulator) -> dict[str, str]:
+    return {**os.environ, **emulator.environment(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+
 def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> None:
-    environment = {
-        **os.environ,
-        **emulator.environment(),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
+    environment = cdk_environment(emulator)
     with report.step("kit", "cdk bootstrap"):
         target = f"aws://{EMULATOR_ACCOUNT}/{config.region}"
         run_cdk(["bootstrap", target, *context], environment, "cdk-bootstrap.log")
@@ -77,6 +82,21 @@ def verify(report: Report, emulator: Emulator, config) -> None:
         load_router_step(report, run)
         check_pretrained_models(report, run)
         run_custom_models(report, run)
+
+
+def delivery(report: Report, emulator: Emulator, config) -> None:
+    """The environment's GitHub OIDC stack deployed and checked, and the pipeline (mlkit.delivery_checks)."""
+    environment = cdk_environment(emulator)
+    session = boto3.Session(region_name=config.region)
+
+    def clients(service: str):
+        return session.client(service, endpoint_url=emulator.endpoint)
+
+    def deploy_stack(arguments: list[str], log_name: str) -> Path:
+        run_cdk(["deploy", *arguments], environment, log_name)
+        return assembly_directory(environment)
+
+    run_delivery(report, config, clients, deploy_stack)
 
 
 def skip_unreported_models(report: Report, config, reason: str) -> None:
@@ -125,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         context = ["-c", f"env={config.environment}", "-c", "emulated=true"]
         deploy(report, emulator, config, context)
         verify(report, emulator, config)
+        delivery(report, emulator, config)
     except KeyboardInterrupt:
         print("\ninterrupted: the emulator was stopped", file=sys.stderr)
         return 130

@@ -114,6 +114,13 @@ def test_the_custom_models_train_on_the_shared_dataset_and_beat_the_baseline(loc
     assert all(float(metric) > float(baseline) + 0.1 for metric, baseline in scores)
 
 
+def test_the_delivery_rows_say_why_showcase_gets_no_oidc_stack(local_run):
+    # config/delivery.yaml delivers dev, staging and prod: `make local` (dev) deploys dev's OIDC stack, and
+    # tests/mlkit/test_delivery_checks.py runs those checks in-process.
+    assert row(local_run.stdout, "delivery", "GitHub OIDC stack") == SKIPPED
+    assert "config/delivery.yaml does not deliver 'showcase'" in local_run.stdout
+
+
 def test_the_main_job_prints_only_its_progress_and_report(local_run):
     noise = [
         line for line in local_run.stderr.splitlines() if line.strip() and not line.startswith(("… ", "    "))
