@@ -85,4 +85,5 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/router.py
 	$(PY) benchmarks/catalog_synth.py
+	$(PY) benchmarks/delivery_synth.py
 	$(PY) benchmarks/suite.py
