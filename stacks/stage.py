@@ -47,12 +47,10 @@ class MlKitStage(cdk.Stage):
         self.config = config
         environment = config.environment
         stack_settings = {
-            "env": cdk.Environment(account=config.account or cdk.Aws.ACCOUNT_ID, region=config.region),
+            # No account (none configured, or the emulator's): the CLI's credentials decide where it deploys.
+            "env": cdk.Environment(account=None if emulated else config.account, region=config.region),
             "synthesizer": cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not emulated),
         }
-        if config.account is None or emulated:
-            # Environment-agnostic account: the CLI's credentials (or the emulator's) decide where it deploys.
-            stack_settings["env"] = cdk.Environment(region=config.region)
 
         self.data = DataStack(
             self,
@@ -85,14 +83,9 @@ class MlKitStage(cdk.Stage):
 
         self.model_stacks = self._model_stacks(emulated, stack_settings)
         self.api = self._api_stack(stack_settings)
-        if smoke_test_caller:
-            SmokeTestRole(
-                self.api,
-                "SmokeTest",
-                environment_name=environment,
-                api=self.api.api,
-                caller=smoke_test_caller,
-            )
+        if smoke_test_caller:  # a delivery pipeline's stage: its smoke test may call GET /models
+            api, caller = self.api.api, smoke_test_caller
+            SmokeTestRole(self.api, "SmokeTest", environment_name=environment, api=api, caller=caller)
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []
