@@ -10,6 +10,7 @@ import re
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
+from stacks import names
 from stacks.nag import acknowledge, nag_text
 
 ARTIFACT_ACTIONS = (
@@ -29,7 +30,7 @@ WILDCARDS = (
         "Objects of the pipeline's own artifact bucket: every execution writes artifacts under new keys.",
     ),
     (
-        r"Resource::arn:[\w-]+:s3:::mlkit-delivery-support-\w+/\*",
+        rf"Resource::arn:[\w-]+:s3:::{names.DELIVERY_STACK}-support-\w+/\*",
         None,
         "Objects of the replication bucket CodePipeline keeps in another region for that region's stages.",
     ),
