@@ -124,6 +124,7 @@ class DeliveryPipelineStack(cdk.Stack):
             env=ENV,
             commands=["make test", f"npx --no-install cdk synth -q -c delivery={delivery_file}"],
             primary_output_directory="cdk.out",
+            # `make test` runs pytest on every core; LARGE has 8, the default 2 (about 3 minutes here).
             build_environment=codebuild.BuildEnvironment(
                 build_image=IMAGE, compute_type=codebuild.ComputeType.LARGE
             ),
