@@ -1,13 +1,15 @@
 # mlkit: the README's commands. Every target installs what it needs first.
 SHELL := /bin/bash
 ENV ?= dev
+DELIVERY ?= config/delivery.yaml
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help
+.PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
+	bootstrap pipeline oidc workflows
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -57,7 +59,19 @@ diff: deps  ## show what deploy would change in ENV
 destroy: deps  ## delete ENV's stacks (data is kept unless ENV's config says removal: destroy)
 	$(CDK) destroy -c env=$(ENV) '$(ENV)/*'
 
-schema: deps  ## regenerate config/mlkit.schema.json from the config model
+bootstrap: deps  ## print (RUN=1: run) cdk bootstrap for ENV's account, or ENV=tooling: make bootstrap ENV=prod
+	$(PY) -m mlkit.bootstrap --env $(ENV) --delivery $(DELIVERY) $(if $(RUN),--run)
+
+pipeline: deps  ## deploy the delivery pipeline (mlkit-delivery) to the tooling account of DELIVERY
+	$(CDK) deploy -c delivery=$(DELIVERY) mlkit-delivery
+
+oidc: deps  ## deploy ENV's GitHub OIDC provider and roles (mlkit-ENV-oidc) to its account
+	$(CDK) deploy -c delivery=$(DELIVERY) mlkit-$(ENV)-oidc
+
+workflows: deps  ## regenerate .github/workflows from DELIVERY
+	$(PY) -m mlkit.workflows --delivery $(DELIVERY)
+
+schema: deps  ## regenerate config/mlkit.schema.json and config/delivery.schema.json from the config models
 	$(PY) -m stacks.config.schema
 
 images: deps  ## regenerate stacks/images/table.json from the sagemaker SDK's image_uris
@@ -71,4 +85,5 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/synth.py
 	$(PY) benchmarks/router.py
 	$(PY) benchmarks/catalog_synth.py
+	$(PY) benchmarks/delivery_synth.py
 	$(PY) benchmarks/suite.py

@@ -1,26 +1,35 @@
 #!/usr/bin/env python3
-"""mlkit: one config file per environment in, one Stage per environment out."""
+"""mlkit: one config file per environment in, one Stage per environment out.
+
+With `-c delivery=config/delivery.yaml`: the delivery app instead (the pipeline and the GitHub OIDC stacks).
+"""
 
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
 from stacks.cdk_app import mlkit_app
-from stacks.config import ConfigError, load_config, select_config_path
+from stacks.config import ConfigError, load_config, load_delivery, select_config_path
 from stacks.nag import add_nag_checks
-from stacks.stage import MlKitStage
 
 
 def main(app: cdk.App) -> None:
-    """Synthesize the Stage of the config that ``app``'s context (or MLKIT_ENV) selects."""
-    path = select_config_path(config=app.node.try_get_context("config"), env=app.node.try_get_context("env"))
+    """Synthesize what ``app``'s context selects: the delivery app, or one environment's Stage."""
+    emulated = app.node.try_get_context("emulated") == "true"
     try:
-        config = load_config(path)
+        if delivery_file := app.node.try_get_context("delivery"):
+            from stacks.delivery.app import build_delivery  # CDK Pipelines is imported only when used
+
+            build_delivery(app, load_delivery(Path(delivery_file)), emulated=emulated)
+        else:
+            from stacks.stage import MlKitStage
+
+            context = app.node.try_get_context
+            config = load_config(select_config_path(config=context("config"), env=context("env")))
+            MlKitStage(app, config.environment, config=config, emulated=emulated)
     except ConfigError as error:
         sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
-    MlKitStage(
-        app, config.environment, config=config, emulated=app.node.try_get_context("emulated") == "true"
-    )
     add_nag_checks(app)
     try:
         app.synth()

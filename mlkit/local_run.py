@@ -15,6 +15,7 @@ import boto3
 
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
 from mlkit.custom_model_run import run_custom_models
+from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.local_context import Run
 from mlkit.report import FAILED, Report, StepFailed
@@ -22,6 +23,13 @@ from mlkit.route_checks import check_pretrained_models, load_router_step
 from stacks import names
 
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
+
+
+def assembly_directory(environment: dict[str, str], app: str) -> Path:
+    """Where ``app``'s ("kit" or "delivery") cloud assembly goes for the emulator ``environment`` names.
+
+    One per emulator port: runs side by side never share the CLI's output lock."""
+    return ROOT / ".cache" / f"cdk.out-{environment['AWS_ENDPOINT_URL'].rsplit(':', 1)[1]}-{app}"
 
 
 def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
@@ -44,14 +52,13 @@ def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) ->
             raise StepFailed(f"`cdk {arguments[0]}` exited {process.returncode}; see .cache/{log_name}")
 
 
+def cdk_environment(emulator: Emulator) -> dict[str, str]:
+    return {**os.environ, **emulator.environment(), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+
 def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> None:
-    environment = {
-        **os.environ,
-        **emulator.environment(),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    # One cloud assembly per emulator port: runs side by side never share the CLI's output lock.
-    assembly = f".cache/cdk.out-{emulator.endpoint.rsplit(':', 1)[1]}"
+    environment = cdk_environment(emulator)
+    assembly = str(assembly_directory(environment, "kit").relative_to(ROOT))
     # Synthesized once: `cdk bootstrap` and `cdk deploy` would each run the app again (cdk-nag included).
     with report.step("kit", "cdk synth"):
         run_cdk(["synth", "--quiet", *context, "--output", assembly], environment, "cdk-synth.log")
@@ -82,6 +89,22 @@ def verify(report: Report, emulator: Emulator, config) -> None:
         load_router_step(report, run)
         check_pretrained_models(report, run)
         run_custom_models(report, run)
+
+
+def delivery(report: Report, emulator: Emulator, config) -> None:
+    """The environment's GitHub OIDC stack deployed and checked, and the pipeline (mlkit.delivery_checks)."""
+    environment = cdk_environment(emulator)
+    session = boto3.Session(region_name=config.region)
+
+    def clients(service: str):
+        return session.client(service, endpoint_url=emulator.endpoint)
+
+    def deploy_stack(arguments: list[str], log_name: str) -> Path:
+        assembly = assembly_directory(environment, "delivery")
+        run_cdk(["deploy", *arguments, "--output", str(assembly.relative_to(ROOT))], environment, log_name)
+        return assembly
+
+    run_delivery(report, config, clients, deploy_stack)
 
 
 def skip_unreported_models(report: Report, config, reason: str) -> None:
@@ -130,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         context = ["-c", f"env={config.environment}", "-c", "emulated=true"]
         deploy(report, emulator, config, context)
         verify(report, emulator, config)
+        delivery(report, emulator, config)
     except KeyboardInterrupt:
         print("\ninterrupted: the emulator was stopped", file=sys.stderr)
         return 130

@@ -17,23 +17,23 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-{rule}", reason=reason))
 
 
-def _flatten(value: Any) -> str:
+def nag_text(value: Any) -> str:
     """cdk-nag's text for a resolved value: literals as-is, Refs and GetAtts in angle brackets."""
     if isinstance(value, str):
         return value
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(_flatten(part) for part in parts)
+        return separator.join(nag_text(part) for part in parts)
     if "Ref" in value:
         return f"<{value['Ref']}>"
     if "Fn::GetAtt" in value:
         return f"<{'.'.join(value['Fn::GetAtt'])}>"
     if "Fn::ImportValue" in value:
-        return _flatten(value["Fn::ImportValue"])
+        return nag_text(value["Fn::ImportValue"])
     raise ValueError(f"no cdk-nag text for {value}")
 
 
 def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
     """Acknowledge the IAM5 wildcard finding ``resource`` (an ARN, tokens allowed) raises on ``scope``."""
-    text = _flatten(cdk.Stack.of(scope).resolve(resource))
+    text = nag_text(cdk.Stack.of(scope).resolve(resource))
     acknowledge(scope, f"IAM5[Resource::{text}]", reason)

@@ -88,3 +88,66 @@ def async_prefixes(model: str) -> dict[str, str]:
         "output": f"async-output/{model}/",
         "failure": f"async-failures/{model}/",
     }
+
+
+# Delivery: the pipeline in the tooling account, and what it and GitHub Actions need in each environment.
+DELIVERY_STACK = f"{PROJECT}-delivery"
+PIPELINE_NAME = PROJECT
+CDK_QUALIFIER = "hnb659fds"  # the CDK bootstrap's default qualifier, in every bootstrap role's name
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+STS_AUDIENCE = "sts.amazonaws.com"
+EXECUTION_POLICY = f"{PROJECT}-cdk-execution"
+
+
+def partition(region: str) -> str:
+    """The ARN partition of a region: aws, aws-cn or aws-us-gov."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def role_arn(account: str, region: str, role: str) -> str:
+    return f"arn:{partition(region)}:iam::{account}:role/{role}"
+
+
+def bootstrap_role(kind: str, account: str, region: str) -> str:
+    """A CDK bootstrap role's name; ``kind`` is deploy, file-publishing, image-publishing or lookup."""
+    return f"cdk-{CDK_QUALIFIER}-{kind}-role-{account}-{region}"
+
+
+def oidc_stack_name(environment: str) -> str:
+    return stack_name(environment, "oidc")
+
+
+def github_deploy_role(environment: str) -> str:
+    return f"{prefix(environment)}-github-deploy"
+
+
+def github_diff_role(environment: str) -> str:
+    return f"{prefix(environment)}-github-diff"
+
+
+def github_oidc_provider_arn(account: str, region: str) -> str:
+    """An account has at most one provider per URL, so its ARN is known before it exists."""
+    return f"arn:{partition(region)}:iam::{account}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def smoke_test_role(environment: str) -> str:
+    """The role in an environment's account that the pipeline's smoke test assumes to call GET /models."""
+    return f"{prefix(environment)}-smoke-test"
+
+
+def pipeline_smoke_test_role() -> str:
+    """The pipeline's smoke-test CodeBuild role in the tooling account, which environments trust."""
+    return f"{DELIVERY_STACK}-smoke-test"
+
+
+def notification_topic() -> str:
+    return f"{DELIVERY_STACK}-notifications"
+
+
+def execution_policy_arn(account: str, region: str) -> str:
+    """The customer managed policy `make bootstrap` gives CloudFormation in an environment's account."""
+    return f"arn:{partition(region)}:iam::{account}:policy/{EXECUTION_POLICY}"

@@ -8,6 +8,7 @@ from stacks.api_stack import ApiStack
 from stacks.autopilot_stack import AutopilotModelStack
 from stacks.bedrock_stack import BedrockModelStack, needs_stack
 from stacks.config import MlKitConfig
+from stacks.constructs.smoke_test_role import SmokeTestRole
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
 from stacks.huggingface_stack import HuggingFaceModelStack
@@ -26,8 +27,10 @@ class MlKitStage(cdk.Stage):
     """All stacks of one environment, named ``mlkit-<env>-<part>`` and tagged from the config.
 
     ``emulated`` (default False) builds the variant that deploys into the local AWS emulator:
-    no bootstrap-version rule (moto cannot update stacks that carry it) and no custom resources
-    that need a Lambda runtime.
+    no bootstrap-version rule (moto cannot update stacks that carry it), no custom resources
+    that need a Lambda runtime, and the emulator's account whatever the config's ``account``.
+    ``smoke_test_caller`` (default None: no such role) is the ARN of a delivery pipeline's smoke-test
+    role in another account, which may then assume ``mlkit-<env>-smoke-test`` to call ``GET /models``.
     """
 
     def __init__(
@@ -37,18 +40,17 @@ class MlKitStage(cdk.Stage):
         *,
         config: MlKitConfig,
         emulated: bool = False,
+        smoke_test_caller: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         environment = config.environment
         stack_settings = {
-            "env": cdk.Environment(account=config.account or cdk.Aws.ACCOUNT_ID, region=config.region),
+            # No account (none configured, or the emulator's): the CLI's credentials decide where it deploys.
+            "env": cdk.Environment(account=None if emulated else config.account, region=config.region),
             "synthesizer": cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=not emulated),
         }
-        if config.account is None:
-            # Environment-agnostic account: the CLI's credentials decide where it deploys.
-            stack_settings["env"] = cdk.Environment(region=config.region)
 
         self.data = DataStack(
             self,
@@ -81,6 +83,9 @@ class MlKitStage(cdk.Stage):
 
         self.model_stacks = self._model_stacks(emulated, stack_settings)
         self.api = self._api_stack(stack_settings)
+        if smoke_test_caller:  # a delivery pipeline's stage: its smoke test may call GET /models
+            api, caller = self.api.api, smoke_test_caller
+            SmokeTestRole(self.api, "SmokeTest", environment_name=environment, api=api, caller=caller)
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []

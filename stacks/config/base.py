@@ -78,7 +78,7 @@ def format_validation_error(source: str, error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         location = item["loc"]
-        if item["type"] in {"unknown_key", "invalid_setting"}:
+        if item["type"] in {"unknown_key", "invalid_setting"} and item["ctx"]["key"]:
             location = (*location, *item["ctx"]["key"].split("."))
         elif item["type"] == "union_tag_invalid":
             context = item["ctx"]

@@ -25,6 +25,23 @@ def known_regions() -> tuple[str, ...]:
     return tuple(sorted(region_info.Fact.regions))
 
 
+def check_account(value: object) -> object:
+    """An AWS account id as the config must write it: 12 digits, quoted (YAML would read a number)."""
+    if value is not None and not (isinstance(value, str) and value.isdigit() and len(value) == 12):
+        raise ValueError(f'{value!r} is not allowed: an account is 12 digits, quoted, e.g. "123456789012"')
+    return value
+
+
+def check_region(value: str) -> str:
+    """A region aws-cdk-lib knows, with the closest names when it is not one."""
+    regions = known_regions()
+    if value not in regions:
+        close = difflib.get_close_matches(value, regions, n=3)
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; known regions: {', '.join(regions)}"
+        raise ValueError(f"{value!r} is not an AWS region{hint}")
+    return value
+
+
 class DataSettings(StrictModel):
     noncurrent_version_days: int = Field(
         default=90, ge=1, le=3650, description="Days before old object versions expire. Default 90."
@@ -76,32 +93,14 @@ class MlKitConfig(StrictModel):
     bedrock: BedrockSettings = Field(default_factory=BedrockSettings)
     models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
 
-    @field_validator("account", mode="before")
-    @classmethod
-    def _account_as_text(cls, value: object) -> object:
-        if value is not None and not (isinstance(value, str) and value.isdigit() and len(value) == 12):
-            raise ValueError(
-                f'{value!r} is not allowed: an account is 12 digits, quoted, e.g. "123456789012"'
-            )
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _real_region(cls, value: str) -> str:
-        regions = known_regions()
-        if value not in regions:
-            close = difflib.get_close_matches(value, regions, n=3)
-            hint = (
-                f"; did you mean {' or '.join(close)}?" if close else f"; known regions: {', '.join(regions)}"
-            )
-            raise ValueError(f"{value!r} is not an AWS region{hint}")
-        return value
+    _account_as_text = field_validator("account", mode="before")(check_account)
+    _real_region = field_validator("region")(check_region)
 
     @model_validator(mode="after")
     def _names_free(self) -> "MlKitConfig":
-        # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api and -dataset-<name>.
+        # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api, -oidc, -dataset-<name>.
         for name in self.models:
-            if name in {"data", "api"} or name.startswith("dataset-"):
+            if name in {"data", "api", "oidc"} or name.startswith("dataset-"):
                 raise invalid(
                     f"models.{name}", f"{name!r} is taken by mlkit's own stacks: pick another model name"
                 )

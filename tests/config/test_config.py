@@ -29,7 +29,7 @@ def model(body: str, name: str = "m") -> str:
     return f"{BASE}models:\n  {name}:\n{indented}"
 
 
-@pytest.mark.parametrize("name", ["dev", "prod", "showcase"])
+@pytest.mark.parametrize("name", ["dev", "prod", "showcase", "staging"])
 def test_shipped_configs_load_and_match_the_schema(name):
     config = load_config(CONFIG_DIR / f"{name}.yaml")
     assert config.environment == name
@@ -126,7 +126,7 @@ def test_non_mapping_file(tmp_path):
 
 def test_missing_file_lists_environments(tmp_path):
     with pytest.raises(
-        ConfigError, match=r"no such config file \(environments in config/: dev, prod, showcase\)"
+        ConfigError, match=r"no such config file \(environments in config/: dev, prod, showcase, staging\)$"
     ):
         load_config(CONFIG_DIR / "nope.yaml")
 

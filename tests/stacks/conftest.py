@@ -1,8 +1,8 @@
 import pytest
 
 from stacks.config import load_config
-from stacks.config.loader import CONFIG_DIR
-from tests.stacks.synth import synthesize
+from stacks.config.loader import CONFIG_DIR, DELIVERY_PATH
+from tests.stacks.synth import synthesize, synthesize_delivery
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +14,9 @@ def dev_config():
 def dev_app(dev_config):
     """The default (dev) config, synthesized once for the whole session."""
     return synthesize(dev_config)
+
+
+@pytest.fixture(scope="session")
+def delivery_app():
+    """config/delivery.yaml's app (the pipeline over dev, staging and prod, and their OIDC stacks), once."""
+    return synthesize_delivery(DELIVERY_PATH)

@@ -11,6 +11,7 @@ from typing import Any
 from aws_cdk.assertions import Template
 
 from lambdas.shared import registry as registry_contract
+from stacks import names
 from stacks.cdk_app import mlkit_app
 from stacks.config import MlKitConfig
 from stacks.nag import add_nag_checks
@@ -96,3 +97,43 @@ def _synthesize(config_json: str, emulated: bool) -> Synthesized:
 def synthesize(config: MlKitConfig, *, emulated: bool = False) -> Synthesized:
     """Synthesize ``config`` (cached: the same config is synthesized once per session)."""
     return _synthesize(config.model_dump_json(), emulated)
+
+
+@dataclass(frozen=True)
+class DeliverySynthesized:
+    """A synthesized delivery app: its top-level stacks (pipeline, OIDC, cross-region support) by stack
+    name, and each pipeline stage's stacks by environment, then stack name."""
+
+    outdir: Path
+    raw: dict[str, dict]
+    stages: dict[str, dict[str, dict]]
+
+    def template(self, stack_name: str) -> Template:
+        return Template.from_json(self.raw[stack_name])
+
+    def manifest(self) -> dict:
+        return json.loads((self.outdir / "manifest.json").read_text())
+
+
+@functools.cache
+def synthesize_delivery(path: Path, emulated: bool = False) -> DeliverySynthesized:
+    """Synthesize the delivery app of ``path`` as `cdk synth -c delivery=PATH` would (cached per session)."""
+    from stacks.config import load_delivery
+    from stacks.delivery.app import build_delivery
+
+    outdir = Path(tempfile.mkdtemp(prefix="mlkit-delivery-synth-"))
+    app = mlkit_app(outdir=str(outdir), context=CDK_CONTEXT)
+    build_delivery(app, load_delivery(path), emulated=emulated)
+    add_nag_checks(app)  # a finding raises here
+    assembly = app.synth()
+    raw = {
+        stack.stack_name: json.loads(Path(stack.template_full_path).read_text()) for stack in assembly.stacks
+    }
+    stages = {}
+    for nested in assembly.nested_assemblies:
+        name = nested.directory_name.removeprefix(f"assembly-{names.DELIVERY_STACK}-")
+        stages[name] = {
+            stack.stack_name: json.loads(Path(stack.template_full_path).read_text())
+            for stack in nested.nested_assembly.stacks
+        }
+    return DeliverySynthesized(outdir, raw, stages)

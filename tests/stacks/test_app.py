@@ -89,12 +89,12 @@ def test_the_cli_prints_a_bad_config_as_one_message_on_stderr(tmp_path):
 
 
 def test_missing_file_names_it_and_the_environments(tmp_path):
-    result = run_app(tmp_path, "env=staging")
+    result = run_app(tmp_path, "env=qa")
     assert result.returncode != 0
-    expected = "config/staging.yaml: no such config file (environments in config/: dev, prod, showcase)"
+    expected = "config/qa.yaml: no such config file (environments in config/: dev, prod, showcase, staging)"
     assert expected in result.stderr
 
 
 def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path):
-    result = run_app(tmp_path, env={"MLKIT_ENV": "staging"})
-    assert "config/staging.yaml: no such config file" in result.stderr
+    result = run_app(tmp_path, env={"MLKIT_ENV": "qa"})
+    assert "config/qa.yaml: no such config file" in result.stderr

@@ -1,0 +1,1 @@
+"""Delivery: the CDK pipeline stack, the GitHub OIDC stacks, and the app that holds them."""
