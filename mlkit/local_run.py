@@ -99,10 +99,9 @@ def delivery(report: Report, emulator: Emulator, config) -> None:
     def clients(service: str):
         return session.client(service, endpoint_url=emulator.endpoint)
 
-    def deploy_stack(arguments: list[str], log_name: str) -> Path:
+    def deploy_stack(arguments: list[str], log_name: str) -> None:
         assembly = assembly_directory(environment, "delivery")
         run_cdk(["deploy", *arguments, "--output", str(assembly.relative_to(ROOT))], environment, log_name)
-        return assembly
 
     run_delivery(report, config, clients, deploy_stack)
 

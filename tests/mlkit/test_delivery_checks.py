@@ -80,18 +80,18 @@ def test_a_role_that_may_do_more_than_assume_bootstrap_roles_fails_the_check(aws
     assert rows[ROWS[0]][0] == FAILED and "may assume ['*'], not only" in rows[ROWS[0]][1]
 
 
-def test_the_pipeline_row_says_what_was_synthesized_and_that_it_is_not_emulated(tmp_path):
+def test_the_pipeline_row_is_not_emulated_and_names_the_tests_that_check_it():
     report = Report()
-    delivery_checks.pipeline_row(report, tmp_path, DELIVERY)
-    (tmp_path / f"{names.DELIVERY_STACK}.template.json").write_text(
-        json.dumps({"Resources": {"A": {}, "B": {}}})
-    )
-    delivery_checks.pipeline_row(report, tmp_path, DELIVERY)
-    (missing, found) = report.rows
-    assert missing.status == FAILED and "was not synthesized" in missing.detail
-    assert found.status == NOT_EMULATED
-    synthesized = "mlkit-delivery synthesized and checked with cdk-nag in this run"
-    assert found.detail.startswith(f"{synthesized} (2 resources, stages dev → staging → prod)")
+    delivery_checks.pipeline_row(report, DELIVERY)
+    (row,) = report.rows
+    assert row.status == NOT_EMULATED
+    assert row.detail.startswith("mlkit-delivery (stages dev → staging → prod) is not deployed here")
+    assert "tests/stacks/test_delivery_pipeline.py" in row.detail
+
+
+def test_the_emulated_delivery_app_leaves_the_pipeline_out():
+    app = mlkit_app(context=CDK_CONTEXT)
+    assert names.DELIVERY_STACK not in build_delivery(app, DELIVERY, emulated=True)
 
 
 def test_an_environment_the_delivery_file_does_not_deliver_is_skipped_with_the_reason():
