@@ -15,7 +15,19 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
 
 # The Makefile's test command, plus the durations report.
-COMMAND = [sys.executable, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", "--durations=20"]
+COMMAND = [
+    sys.executable,
+    "-m",
+    "pytest",
+    "-n",
+    "auto",
+    "--dist",
+    "loadgroup",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--durations=20",
+]
 
 
 def main() -> None:
@@ -30,8 +42,8 @@ def main() -> None:
     lines = [
         "## Test suite",
         "",
-        f"`python benchmarks/suite.py`: `pytest -n auto` (as `make test` runs it) on this machine "
-        f"({os.cpu_count()} cores, load {load:.1f} before the run): **{wall:.0f} s** wall; "
+        "`python benchmarks/suite.py`: `pytest -n auto --dist loadgroup` (as `make test` runs it) "
+        f"on this machine ({os.cpu_count()} cores, load {load:.1f} before the run): **{wall:.0f} s** wall; "
         f"`{summary.strip('= ')}`"
         f" (exit code {result.returncode}).",
         "",
