@@ -64,20 +64,3 @@ def spark():
 
     with local_spark() as session:
         yield session
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Fail fast if pytest-xdist stops honouring xdist_group (pytest 9.2 did, pytest-xdist#1386).
-
-    Unnoticed, every grouped module fixture (the emulator deploy, the 200-model synth, Spark) would be
-    built once per worker: the suite stays green and silently takes a minute longer."""
-    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
-        return
-    ungrouped = [
-        item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
-    ]
-    if ungrouped:
-        raise pytest.UsageError(
-            f"pytest-xdist ignored xdist_group for {len(ungrouped)} tests, e.g. {ungrouped[0]}"
-        )
