@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from mlkit import delivery_file
 from stacks import names
 from stacks.delivery.execution_policy import execution_policy, policy_text
 
@@ -132,18 +133,13 @@ def run(found: list[Target], session, execute: Callable[[list[str]], int] = subp
 def main(argv: list[str] | None = None, session=None, execute=subprocess.call) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, help="an environment of the delivery file, or tooling")
-    parser.add_argument("--delivery", default=None, help="default config/delivery.yaml")
+    delivery_file.add_argument(parser)
     parser.add_argument(
         "--run", action="store_true", help="run the commands (needs the account's credentials)"
     )
     args = parser.parse_args(argv)
-    from stacks.config import ConfigError, load_delivery
-    from stacks.config.loader import DELIVERY_PATH
-
-    try:
-        delivery = load_delivery(Path(args.delivery) if args.delivery else DELIVERY_PATH)
-    except ConfigError as error:
-        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+    delivery = delivery_file.load(args.delivery)
+    if delivery is None:
         return 2
     found = targets(delivery, args.env)
     if not args.run:

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mlkit import delivery_file
 from stacks import names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,15 +200,10 @@ def render(delivery) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--delivery", default=None, help="default config/delivery.yaml")
+    delivery_file.add_argument(parser)
     args = parser.parse_args(argv)
-    from stacks.config import ConfigError, load_delivery
-    from stacks.config.loader import DELIVERY_PATH
-
-    try:
-        delivery = load_delivery(Path(args.delivery) if args.delivery else DELIVERY_PATH)
-    except ConfigError as error:
-        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+    delivery = delivery_file.load(args.delivery)
+    if delivery is None:
         return 2
     files = render(delivery)
     if not files:

@@ -24,10 +24,9 @@ ROWS = ("GitHub roles: trust and permissions", "assume the deploy role with a Gi
 
 @pytest.fixture(scope="module")
 def emulated_template() -> dict:
-    """The emulated mlkit-<env>-oidc, as `make local` deploys it (GitHub path only: no pipeline to build)."""
-    github_only = DELIVERY._replace(settings=DELIVERY.settings.model_copy(update={"pipeline": None}))
+    """The emulated mlkit-<env>-oidc, as `make local` deploys it (the emulated app has no pipeline)."""
     app = mlkit_app(context=CDK_CONTEXT)
-    stacks = build_delivery(app, github_only, emulated=True)
+    stacks = build_delivery(app, DELIVERY, emulated=True)
     assert set(stacks) == {names.oidc_stack_name(env.name) for env in DELIVERY.environments}
     return app.synth().get_stack_by_name(STACK).template
 
