@@ -6,7 +6,6 @@ Usage: python benchmarks/catalog_synth.py [--sizes 8,50,100,200] [--repeats 2]
 """
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -18,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.catalog import catalog  # noqa: E402
 from benchmarks.report import write_section  # noqa: E402
-from benchmarks.synth import EMPTY_APP, time_process  # noqa: E402
+from benchmarks.synth import CDK_FLAGS, FLOOR_CASE, alternating_samples  # noqa: E402
 
 
 def slope(points: list[tuple[int, float]]) -> float:
@@ -34,18 +33,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    flags = json.loads((ROOT / "cdk.json").read_text())["context"]
-    floor_flags = {**flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
     folder = Path(tempfile.mkdtemp(prefix="mlkit-catalog-"))
-    cases = {"empty app": ([sys.executable, "-c", EMPTY_APP], floor_flags)}
+    cases = {"empty app": FLOOR_CASE}
     for size in sizes:
         path = folder / f"catalog-{size}.yaml"
         path.write_text(yaml.safe_dump(catalog(size)))
-        cases[size] = ([sys.executable, "app.py"], {**flags, "config": str(path)})
-    samples: dict = {name: [] for name in cases}
-    for _ in range(args.repeats):
-        for name, (command, context) in cases.items():
-            samples[name].append(time_process(command, context))
+        cases[size] = ([sys.executable, "app.py"], {**CDK_FLAGS, "config": str(path)})
+    samples = alternating_samples(cases, args.repeats)
     floor = statistics.median(samples.pop("empty app"))
     ratios = {size: statistics.median(values) / floor for size, values in samples.items()}
     growth = slope(list(ratios.items()))

@@ -10,7 +10,6 @@ Usage: python benchmarks/delivery_synth.py [--repeats 3]
 """
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
-from benchmarks.synth import EMPTY_APP, time_process  # noqa: E402
+from benchmarks.synth import CDK_FLAGS, FLOOR_CASE, alternating_samples  # noqa: E402
 
 # Inside the repository: the pipeline's synth step names its delivery file by its path in the repository.
 WORKDIR = ROOT / ".cache" / "bench-delivery"
@@ -45,25 +44,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    flags = json.loads((ROOT / "cdk.json").read_text())["context"]
-    floor_flags = {**flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
     app = [sys.executable, "app.py"]
     cases = {
-        "empty app (one Stack)": ([sys.executable, "-c", EMPTY_APP], floor_flags),
-        "one environment: dev config (7 stacks)": (app, {**flags, "env": "dev"}),
+        "empty app (one Stack)": FLOOR_CASE,
+        "one environment: dev config (7 stacks)": (app, {**CDK_FLAGS, "env": "dev"}),
         "delivery app, config/delivery.yaml (dev 7 + staging 2 + prod 2 stacks, pipeline, 3 OIDC)": (
             app,
-            {**flags, "delivery": "config/delivery.yaml"},
+            {**CDK_FLAGS, "delivery": "config/delivery.yaml"},
         ),
         "delivery app, three stages of the whole dev config (3 × 7 stacks, pipeline, 3 OIDC)": (
             app,
-            {**flags, "delivery": str(three_dev_stages().relative_to(ROOT))},
+            {**CDK_FLAGS, "delivery": str(three_dev_stages().relative_to(ROOT))},
         ),
     }
-    samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(args.repeats):
-        for name, (command, context) in cases.items():
-            samples[name].append(time_process(command, context))
+    samples = alternating_samples(cases, args.repeats)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     floor, one = medians["empty app (one Stack)"], medians["one environment: dev config (7 stacks)"]
     worst = list(medians.values())[-1]

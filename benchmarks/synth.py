@@ -20,6 +20,11 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
 
 EMPTY_APP = "import aws_cdk as cdk; app = cdk.App(); cdk.Stack(app, 'Empty'); app.synth()"
+# The feature flags `cdk synth` applies, from cdk.json; the built-in template validation rejects a stack
+# with no resources, so the floor (the empty app, shared by every synth benchmark) runs without that rule.
+CDK_FLAGS = json.loads((ROOT / "cdk.json").read_text())["context"]
+FLOOR_FLAGS = {**CDK_FLAGS, "@aws-cdk/core:validateAgainstDefaultRules": False}
+FLOOR_CASE = ([sys.executable, "-c", EMPTY_APP], FLOOR_FLAGS)
 # The same with CDK's built-in CloudFormation validation off, as mlkit's app runs (stacks/cdk_app.py):
 # a second floor, so the ratios show what that setting saves and what the kit's own work costs.
 EMPTY_APP_NO_VALIDATION = EMPTY_APP.replace("cdk.App()", "cdk.App(builtin_cloud_formation_validation=False)")
@@ -76,6 +81,15 @@ def time_process(command: list[str], context: dict) -> float:
         return time.perf_counter() - started
 
 
+def alternating_samples(cases: dict, repeats: int) -> dict:
+    """``repeats`` fresh-process seconds per case, each round running every case in turn."""
+    samples: dict = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, (command, context) in cases.items():
+            samples[name].append(time_process(command, context))
+    return samples
+
+
 def images_cost_seconds() -> float:
     """In-process seconds that config validation plus stacks.images take for a Bedrock-only config."""
     output = subprocess.run(
@@ -88,19 +102,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    flags = json.loads((ROOT / "cdk.json").read_text())["context"]
-    # The built-in template validation rejects a stack with no resources, so the floor runs without it.
-    floor_flags = {**flags, "@aws-cdk/core:validateAgainstDefaultRules": False}
     hf_config = Path(tempfile.mkdtemp()) / "bench.yaml"
     hf_config.write_text(HUGGINGFACE_CONFIG)
     cases = {
-        "empty app (one Stack)": ([sys.executable, "-c", EMPTY_APP], floor_flags),
-        "empty app, built-in validation off": ([sys.executable, "-c", EMPTY_APP_NO_VALIDATION], floor_flags),
-        "data stack alone": ([sys.executable, "-c", DATA_STACK_ALONE], flags),
-        "data + serverless HF model + api": ([sys.executable, "app.py"], {**flags, "config": str(hf_config)}),
+        "empty app (one Stack)": FLOOR_CASE,
+        "empty app, built-in validation off": ([sys.executable, "-c", EMPTY_APP_NO_VALIDATION], FLOOR_FLAGS),
+        "data stack alone": ([sys.executable, "-c", DATA_STACK_ALONE], CDK_FLAGS),
+        "data + serverless HF model + api": (
+            [sys.executable, "app.py"],
+            {**CDK_FLAGS, "config": str(hf_config)},
+        ),
         "dev config (7 stacks: + Bedrock, dataset, training, Autopilot)": (
             [sys.executable, "app.py"],
-            {**flags, "env": "dev"},
+            {**CDK_FLAGS, "env": "dev"},
         ),
     }
     samples: dict[str, list[float]] = {name: [] for name in cases}
