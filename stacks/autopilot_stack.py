@@ -1,10 +1,8 @@
 """An Autopilot model: AutoML V2 on a curated dataset, its best candidate registered and deployed."""
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -12,11 +10,11 @@ from constructs import Construct
 from stacks import names
 from stacks.config import AutopilotModel
 from stacks.constructs.autopilot_steps import MARGIN_SECONDS, AutopilotJob, InferenceOutput, job_name_prefix
+from stacks.constructs.custom_model_pipeline import PIPELINE_ID, CustomModelPipeline
 from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
-from stacks.constructs.pipeline import PipelineStateMachine, prepare_step, start_when_dataset_prepared
 from stacks.images import huggingface_uri, xgboost_uri
-from stacks.nag import acknowledge, acknowledge_wildcard
+from stacks.nag import acknowledge_wildcard
 
 CSV = "text/csv"
 # Autopilot's candidates write to the shared SageMaker job log groups, one stream per job.
@@ -26,12 +24,7 @@ JOB_LOG_GROUPS = [
     names.TRANSFORM_LOG_GROUP,
 ]
 # What Autopilot runs under the job's role, each named after the AutoML job.
-SUB_JOBS = {
-    "processing-job": "ProcessingJob",
-    "training-job": "TrainingJob",
-    "transform-job": "TransformJob",
-    "hyper-parameter-tuning-job": "HyperParameterTuningJob",
-}
+SUB_JOBS = ["ProcessingJob", "TrainingJob", "TransformJob", "HyperParameterTuningJob"]
 # Beyond Autopilot's own bound: a Glue run when started with {"prepare": true}, and the deploy wait.
 EXTRA_RUN_HOURS = 8
 
@@ -46,8 +39,10 @@ class AutopilotModelStack(cdk.Stack):
     With ``trigger: on_upload`` a rule starts it when the dataset stack announces a prepared dataset.
 
     Takes the data stack's ``key`` and ``bucket_names``, and the dataset stack's literal
-    ``glue_job_name`` and ``curated_prefixes`` (its ``autopilot`` entry is the headered CSV).
-    Exposes ``state_machine``, ``job`` (AutopilotJob), ``deploy`` (DeploySteps), ``job_prefix``.
+    ``glue_job_name`` and ``curated_prefixes`` (its ``autopilot`` entry is the headered CSV); what
+    it shares with the training stack (buckets, group, state machine, trigger, outputs) is its
+    ``pipeline``, a CustomModelPipeline. Exposes ``state_machine``, ``job`` (AutopilotJob), ``deploy``
+    (DeploySteps), ``job_prefix``, ``prefix``, ``job_role`` and ``model_role`` (ExecutionRoles).
     """
 
     def __init__(
@@ -65,21 +60,24 @@ class AutopilotModelStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.prefix = names.endpoint_name(environment_name, model_label)
+        self.pipeline = CustomModelPipeline(
+            self,
+            PIPELINE_ID,
+            environment_name=environment_name,
+            model_label=model_label,
+            model=model,
+            key=key,
+            bucket_names=bucket_names,
+            glue_job_name=glue_job_name,
+            curated_prefixes=curated_prefixes,
+            package_group_description=f"mlkit {environment_name}: best candidates of {model_label}",
+        )
+        self.prefix, self.key = self.pipeline.prefix, key
         self.job_prefix = job_name_prefix(environment_name, model_label)
-        self.key = key
-        curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])
-        artifacts = s3.Bucket.from_bucket_name(self, "Artifacts", bucket_names["artifacts"])
+        curated, artifacts = self.pipeline.curated, self.pipeline.artifacts
         input_prefix = curated_prefixes["autopilot"]
         self.output_prefix = f"models/{model_label}/autopilot/"
-
         self._roles(curated, input_prefix, artifacts)
-        group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=self.prefix,
-            model_package_group_description=f"mlkit {environment_name}: best candidates of {model_label}",
-        )
         self.job = AutopilotJob(
             self,
             "Autopilot",
@@ -102,10 +100,22 @@ class AutopilotModelStack(cdk.Stack):
             artifacts_bucket=artifacts,
             containers_path="$.best.containers",
         )
-        self.state_machine = self._pipeline(model, environment_name, glue_job_name, group)
-        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-        cdk.CfnOutput(self, "EndpointName", value=self.prefix)
+        self.state_machine = self.pipeline.add_state_machine(
+            steps=self._definition(model),
+            timeout=cdk.Duration.seconds(model.max_total_runtime + MARGIN_SECONDS + EXTRA_RUN_HOURS * 3600),
+            job_role=self.job_role,  # Autopilot creates its jobs, and their volume grants, as this role
+        )
+        self._acknowledge_automl_jobs()
         cdk.CfnOutput(self, "AutopilotJobPrefix", value=self.job_prefix)
+
+    def _acknowledge_automl_jobs(self) -> None:
+        """The state machine's grant on AutoML jobs (from AutopilotJob's tasks) is by name prefix."""
+        acknowledge_wildcard(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
+            self.job.job_arn_pattern,
+            "Each run names its AutoML job <10-character model prefix>-<random>; the grant covers "
+            "this model's jobs only.",
+        )
 
     def _roles(self, curated: s3.IBucket, input_prefix: str, artifacts: s3.IBucket) -> None:
         """The role Autopilot's jobs run as, and the one the endpoint's containers run as."""
@@ -114,29 +124,7 @@ class AutopilotModelStack(cdk.Stack):
         self.model_role = ExecutionRole(self, "ModelRole", description=f"SageMaker hosts {self.prefix}")
         self.model_role.allow_prefixes(artifacts, read=[self.output_prefix])
         self.model_role.allow_key_use(self.key)
-        self._allow_image_pulls(self.model_role)
-
-    def _pipeline(
-        self, model: AutopilotModel, environment_name: str, glue_job_name: str, group: cdk.CfnResource
-    ) -> sfn.StateMachine:
-        pipeline = PipelineStateMachine(
-            self,
-            "Pipeline",
-            state_machine_name=self.prefix,
-            definition=prepare_step(self, glue_job_name=glue_job_name, next_step=self._definition(model)),
-            timeout=cdk.Duration.seconds(model.max_total_runtime + MARGIN_SECONDS + EXTRA_RUN_HOURS * 3600),
-        )
-        pipeline.state_machine.node.add_dependency(group)
-        self._acknowledge_state_machine(pipeline.role)
-        if model.trigger == "on_upload":
-            start_when_dataset_prepared(
-                self,
-                "OnDatasetPrepared",
-                state_machine=pipeline.state_machine,
-                environment_name=environment_name,
-                dataset=model.dataset,
-            )
-        return pipeline.state_machine
+        self.model_role.allow_registry_pulls(self._candidate_images())
 
     def _definition(self, model: AutopilotModel) -> sfn.IChainable:
         register = self._register()
@@ -154,7 +142,7 @@ class AutopilotModelStack(cdk.Stack):
             service="sagemaker",
             action="createModelPackage",
             iam_action="sagemaker:CreateModelPackage",
-            iam_resources=[self._package_arn()],
+            iam_resources=[self.pipeline.package_arn],
             parameters={
                 "ModelPackageGroupName": self.prefix,
                 "ModelApprovalStatus": "Approved",
@@ -173,12 +161,6 @@ class AutopilotModelStack(cdk.Stack):
             result_path="$.package",
         )
 
-    def _sagemaker_arn(self, kind: str, name: str) -> str:
-        return self.format_arn(service="sagemaker", resource=kind, resource_name=name)
-
-    def _package_arn(self) -> str:
-        return self._sagemaker_arn("model-package", f"{self.prefix.lower()}/*")
-
     def _grant_job_role(self, curated: s3.IBucket, input_prefix: str, artifacts: s3.IBucket) -> None:
         role = self.job_role
         role.allow_prefixes(curated, read=[input_prefix])
@@ -186,84 +168,17 @@ class AutopilotModelStack(cdk.Stack):
         role.allow_key_use(self.key)
         for group in JOB_LOG_GROUPS:
             role.allow_logs(group)
-        self._allow_image_pulls(role)
-        jobs = [self._sagemaker_arn(kind, f"{self.job_prefix}*") for kind in SUB_JOBS]
-        actions = [
-            f"sagemaker:{verb}{name}" for name in SUB_JOBS.values() for verb in ("Create", "Describe", "Stop")
-        ]
-        role.policy.add_statements(
-            iam.PolicyStatement(actions=[*actions, "sagemaker:AddTags"], resources=jobs),
-            iam.PolicyStatement(  # Autopilot passes its own role on to the jobs it starts
-                actions=["iam:PassRole"],
-                resources=[role.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-            *[
-                iam.PolicyStatement(  # S3Prefix data sources list their prefix first
-                    actions=["s3:ListBucket"],
-                    resources=[bucket.bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
-                )
-                for bucket, prefix in ((curated, input_prefix), (artifacts, self.output_prefix))
-            ],
-            iam.PolicyStatement(  # encrypted job volumes: SageMaker creates a grant as the role
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[self.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        )
-        for arn in jobs:
-            acknowledge_wildcard(
-                role.policy,
-                arn,
-                "Autopilot names the jobs it runs after the AutoML job, whose name starts with this "
-                "model's own 10-character prefix; the grant covers this model's jobs only.",
-            )
+        role.allow_registry_pulls(self._candidate_images())
+        role.allow_sagemaker_jobs(SUB_JOBS, name_prefix=self.job_prefix)
+        role.allow_passing_itself()  # Autopilot passes its own role on to the jobs it starts
+        role.allow_listing(curated, input_prefix)
+        role.allow_listing(artifacts, self.output_prefix)
+        role.allow_job_volume_key_grants(self.key)
 
-    def _allow_image_pulls(self, role: ExecutionRole) -> None:
-        """Pulls from AWS's SageMaker algorithm and framework registries of this region only."""
-        registries = {
-            uri.split(".")[0]
-            for uri in (
-                xgboost_uri(self.region, version="3.0-5"),  # also sagemaker-sklearn-automl
-                huggingface_uri(self.region, transformers_version=None, pytorch_version=None, gpu=False),
-            )
-        }  # the framework (DLC) registry also holds autogluon-inference, ensembling's container
-        repositories = [
-            f"arn:{self.partition}:ecr:{self.region}:{account}:repository/*" for account in sorted(registries)
+    def _candidate_images(self) -> list[str]:
+        """One image of each AWS registry Autopilot's candidates come from, in this region."""
+        return [
+            xgboost_uri(self.region, version="3.0-5"),  # its registry also holds sagemaker-sklearn-automl
+            # The framework (DLC) registry also holds autogluon-inference, ensembling's container.
+            huggingface_uri(self.region, transformers_version=None, pytorch_version=None, gpu=False),
         ]
-        role.policy.add_statements(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=repositories,
-            ),
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
-        )
-        for arn in repositories:
-            acknowledge_wildcard(
-                role.policy,
-                arn,
-                "Autopilot picks its candidates' containers at run time; pulls are limited to AWS's "
-                "SageMaker image registries of this region.",
-            )
-        acknowledge(
-            role.policy, "IAM5[Resource::*]", "ecr:GetAuthorizationToken has no resource-level permission."
-        )
-
-    def _acknowledge_state_machine(self, role: iam.IRole) -> None:
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcard(
-            policy,
-            self.job.job_arn_pattern,
-            "Each run names its AutoML job <10-character model prefix>-<random>; the grant covers "
-            "this model's jobs only.",
-        )
-        acknowledge_wildcard(
-            policy,
-            self._package_arn(),
-            "Model package versions are numbered by SageMaker; the grant covers this model's group only.",
-        )

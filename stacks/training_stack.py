@@ -3,17 +3,15 @@
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks import names
 from stacks.config import TrainingModel
+from stacks.constructs.custom_model_pipeline import PIPELINE_ID, CustomModelPipeline
 from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
-from stacks.constructs.pipeline import PipelineStateMachine, prepare_step, start_when_dataset_prepared
 from stacks.constructs.training_steps import (
     TRAIN_SCRIPT,
     gate_states,
@@ -22,9 +20,8 @@ from stacks.constructs.training_steps import (
     training_job_state,
 )
 from stacks.images import xgboost_uri
-from stacks.nag import acknowledge, acknowledge_wildcard
+from stacks.nag import acknowledge_wildcard
 
-TRAINING_LOG_GROUP = names.TRAINING_LOG_GROUP
 PREPARE_AND_DEPLOY_SECONDS = 7 * 3600
 # The state that names the trained model's containers: the local run reads it from the deployed pipeline.
 CONTAINERS_STATE = "Model containers"
@@ -39,7 +36,9 @@ class TrainingModelStack(cdk.Stack):
     With ``trigger: on_upload`` a rule starts it when the dataset stack announces a prepared dataset.
 
     Takes the data stack's ``key`` and ``bucket_names``, and the dataset stack's literal
-    ``glue_job_name`` and ``curated_prefixes``. Exposes ``state_machine`` and ``deploy``.
+    ``glue_job_name`` and ``curated_prefixes``; what it shares with the Autopilot stack (buckets,
+    group, state machine, trigger, outputs) is its ``pipeline``, a CustomModelPipeline. Exposes
+    ``state_machine``, ``deploy``, ``role`` (the ExecutionRole training and hosting run as), ``prefix``.
     """
 
     def __init__(
@@ -57,28 +56,26 @@ class TrainingModelStack(cdk.Stack):
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.pipeline = CustomModelPipeline(
+            self,
+            PIPELINE_ID,
+            environment_name=environment_name,
+            model_label=model_label,
+            model=model,
+            key=key,
+            bucket_names=bucket_names,
+            glue_job_name=glue_job_name,
+            curated_prefixes=curated_prefixes,
+            package_group_description=f"mlkit {environment_name}: {model_label} past the gate",
+        )
         self.model_label = model_label
-        self.prefix = names.endpoint_name(environment_name, model_label)
+        self.prefix = self.pipeline.prefix
         self.key = key
-        self.curated = s3.Bucket.from_bucket_name(self, "Curated", bucket_names["curated"])
-        self.artifacts = s3.Bucket.from_bucket_name(self, "Artifacts", bucket_names["artifacts"])
+        self.curated, self.artifacts = self.pipeline.curated, self.pipeline.artifacts
         self.image = xgboost_uri(self.region, version=model.xgboost_version)
         self.output_prefix = f"models/{model_label}/"
 
-        self.role = ExecutionRole(
-            self, "ExecutionRole", description=f"SageMaker trains and hosts {self.prefix}"
-        )
-        source = None
-        if model.algorithm == "script":
-            source = s3_assets.Asset(self, "TrainingSource", path=str(source_tarball()))
-        self._grant_execution_role(model, curated_prefixes, source)
-
-        group = sagemaker.CfnModelPackageGroup(
-            self,
-            "ModelPackageGroup",
-            model_package_group_name=self.prefix,
-            model_package_group_description=f"mlkit {environment_name}: {model_label} past the gate",
-        )
+        source = self._execution_role(model)
         self.deploy = DeploySteps(
             self,
             "Deploy",
@@ -90,28 +87,19 @@ class TrainingModelStack(cdk.Stack):
             artifacts_bucket=self.artifacts,
             containers_path="$.model.containers",
         )
-        definition = self._definition(model, glue_job_name, curated_prefixes, source)
-        pipeline = PipelineStateMachine(
-            self,
-            "Pipeline",
-            state_machine_name=self.prefix,
-            definition=definition,
+        self.state_machine = self.pipeline.add_state_machine(
+            steps=self._definition(model, curated_prefixes, source),
             # Training may take max_runtime; Glue and a blue/green deployment take a few hours at most.
             timeout=cdk.Duration.seconds(model.max_runtime + PREPARE_AND_DEPLOY_SECONDS),
+            job_role=self.role,
+            job_volume_key=key,  # CreateTrainingJob with VolumeKmsKeyId: SageMaker grants as the caller
+            grants=self._training_job_grants(),
         )
-        pipeline.state_machine.node.add_dependency(group)
-        self.state_machine = pipeline.state_machine
-        self._grant_state_machine(pipeline.role)
-        if model.trigger == "on_upload":
-            start_when_dataset_prepared(
-                self,
-                "OnDatasetPrepared",
-                state_machine=self.state_machine,
-                environment_name=environment_name,
-                dataset=model.dataset,
-            )
-        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-        cdk.CfnOutput(self, "EndpointName", value=self.prefix)
+        acknowledge_wildcard(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
+            self._training_jobs(),
+            "Each run names its training job <prefix>-<random>; the grant covers this model's jobs only.",
+        )
 
     def _container(self, source: s3_assets.Asset | None) -> dict:
         container = {"Image": self.image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}
@@ -124,7 +112,7 @@ class TrainingModelStack(cdk.Stack):
             }
         return container
 
-    def _definition(self, model, glue_job_name, curated_prefixes, source) -> sfn.IChainable:
+    def _definition(self, model, curated_prefixes, source) -> sfn.IChainable:
         container = self._container(source)
         train = training_job_state(
             self,
@@ -142,7 +130,7 @@ class TrainingModelStack(cdk.Stack):
         register = register_state(
             self,
             group_name=self.prefix,
-            package_resources=[self._sagemaker_arn("model-package", f"{self.prefix.lower()}/*")],
+            package_resources=[self.pipeline.package_arn],
             container=container,
             metric=model.metric,
         )
@@ -151,83 +139,47 @@ class TrainingModelStack(cdk.Stack):
         )
         register.next(containers).next(self.deploy.chain).next(sfn.Succeed(self, "Trained"))
         train.next(gate_states(self, model=model, on_pass=register))
-        return prepare_step(self, glue_job_name=glue_job_name, next_step=train)
+        return train
 
     def _sagemaker_arn(self, kind: str, name: str) -> str:
         return self.format_arn(service="sagemaker", resource=kind, resource_name=name)
 
-    def _grant_execution_role(self, model, curated_prefixes, source) -> None:
+    def _execution_role(self, model: TrainingModel) -> s3_assets.Asset | None:
+        """The role training and hosting run as, and script mode's source, which the role reads."""
+        self.role = ExecutionRole(
+            self, "ExecutionRole", description=f"SageMaker trains and hosts {self.prefix}"
+        )
+        source = None
+        if model.algorithm == "script":
+            source = s3_assets.Asset(self, "TrainingSource", path=str(source_tarball()))
+        self._grant_execution_role(model, source)
+        return source
+
+    def _grant_execution_role(self, model: TrainingModel, source: s3_assets.Asset | None) -> None:
         role = self.role
         role.allow_image_pull(self.image)
         role.allow_key_use(self.key)
         data_prefix = f"{model.dataset}/xgboost/"
         role.allow_prefixes(self.curated, read=[data_prefix])
         role.allow_prefixes(self.artifacts, read=[self.output_prefix], write=[self.output_prefix])
-        statements = [
-            iam.PolicyStatement(  # S3Prefix channels list the prefix before downloading it
-                actions=["s3:ListBucket"],
-                resources=[self.curated.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [data_prefix, f"{data_prefix}*"]}},
-            ),
-            iam.PolicyStatement(  # encrypted training volumes: SageMaker creates a grant as the role
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[self.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self._training_logs(f"log-stream:{self.prefix}-*")],
-            ),
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[self._training_logs("*")],
-            ),
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            ),
-        ]
+        role.allow_listing(self.curated, data_prefix)
+        role.allow_job_volume_key_grants(self.key)  # the training job's encrypted volume
+        role.allow_job_log_streams(names.TRAINING_LOG_GROUP, job_prefix=self.prefix)
+        role.allow_sagemaker_metrics()
         if source:
-            statements.append(
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"], resources=[source.bucket.arn_for_objects(source.s3_object_key)]
-                )
-            )
-        role.policy.add_statements(*statements)
-        acknowledge_wildcard(
-            role.policy,
-            self._training_logs(f"log-stream:{self.prefix}-*"),
-            "SageMaker names training log streams <job name>/algo-N-<time>: this model's jobs only.",
-        )
-        acknowledge_wildcard(
-            role.policy,
-            self._training_logs("*"),
-            "Create and describe the shared training log group; no writes to other jobs' streams.",
-        )
-        acknowledge(
-            role.policy,
-            "IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
-            "metrics are held to SageMaker's namespaces by condition.",
-        )
+            role.allow_object_read(source.bucket.arn_for_objects(source.s3_object_key))
 
-    def _training_logs(self, suffix: str) -> str:
-        return self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=f"{TRAINING_LOG_GROUP}:{suffix}",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+    def _training_jobs(self) -> str:
+        return self._sagemaker_arn("training-job", f"{self.prefix.lower()}-*")
 
-    def _grant_state_machine(self, role: iam.IRole) -> None:
-        jobs = self._sagemaker_arn("training-job", f"{self.prefix.lower()}-*")
+    def _training_job_grants(self) -> list[iam.PolicyStatement]:
+        """What "Train model" (raw ASL, so no grant of its own) needs: this model's jobs only."""
         sync_rule = self.format_arn(
             service="events",
             resource="rule",
             resource_name="StepFunctionsGetEventsForSageMakerTrainingJobsRule",
         )
-        for statement in (
+        return [
             iam.PolicyStatement(
                 actions=[
                     "sagemaker:CreateTrainingJob",
@@ -235,32 +187,10 @@ class TrainingModelStack(cdk.Stack):
                     "sagemaker:StopTrainingJob",
                     "sagemaker:AddTags",
                 ],
-                resources=[jobs],
+                resources=[self._training_jobs()],
             ),
             # .sync waits on the training job through this rule, which Step Functions manages.
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[sync_rule]
             ),
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.role.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[self.key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        ):
-            role.add_to_principal_policy(statement)
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge_wildcard(
-            policy,
-            jobs,
-            "Each run names its training job <prefix>-<random>; the grant covers this model's jobs only.",
-        )
-        acknowledge_wildcard(
-            policy,
-            self._sagemaker_arn("model-package", f"{self.prefix.lower()}/*"),
-            "SageMaker numbers model package versions; the grant covers this model's package group only.",
-        )
+        ]

@@ -16,6 +16,7 @@ from botocore.validate import ParamValidator
 from stacks.constructs.autopilot_steps import MARGIN_SECONDS, MAX_POLLS, job_name_prefix, poll_schedule
 from tests.stacks.autopilot_walk import TaskFailed, render_definition, run
 from tests.stacks.synth import config_from, synthesize
+from tests.stacks.test_training_stack import shared_logical_ids_kept
 
 MODELS = {
     # Tuning mode: a 3-container pipeline on an instance endpoint, with a richer inference output.
@@ -454,6 +455,10 @@ def test_upload_rule_only_for_on_upload_models(app):
     (rule,) = rules.values()
     assert rule["Properties"]["EventPattern"]["detail"] == {"environment": ["ap"], "dataset": ["churn"]}
     assert app.resources("price", "AWS::Events::Rule") == {}
+
+
+def test_shared_parts_keep_their_logical_ids(app):
+    assert shared_logical_ids_kept(app.raw["mlkit-ap-churn-automl"]) == set()
 
 
 def test_package_group_exists_before_the_state_machine_and_timeout_covers_the_bound(app):

@@ -374,3 +374,26 @@ def test_async_hosting_gets_its_result_prefixes_and_topics(app):
 def test_stack_outputs_name_the_state_machine_for_make_train(app):
     outputs = app.templates["mlkit-tr-churn"].find_outputs("StateMachineArn")
     assert list(outputs.values())[0]["Value"]["Ref"].startswith("PipelineStateMachine")
+
+
+# The logical ids the training and Autopilot stacks' shared parts had when each stack built them itself.
+SHARED_LOGICAL_IDS = {
+    "ModelPackageGroup",
+    "PipelineLogs402221E7",
+    "PipelineStateMachine1814BD05",
+    "PipelineStateMachineRole61BEBDFF",
+    "PipelineStateMachineRoleDefaultPolicy24D0EC77",
+    "OnDatasetPrepared7D9A634F",
+    "StateMachineArn",
+    "EndpointName",
+}
+
+
+def shared_logical_ids_kept(template: dict) -> set[str]:
+    """CustomModelPipeline is built as "Default", which CDK leaves out of logical ids: a changed id
+    would make CloudFormation replace the named state machine and package group."""
+    return SHARED_LOGICAL_IDS - {*template["Resources"], *template["Outputs"]}
+
+
+def test_shared_parts_keep_their_logical_ids(app):
+    assert shared_logical_ids_kept(app.raw["mlkit-tr-churn"]) == set()
