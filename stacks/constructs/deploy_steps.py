@@ -16,7 +16,7 @@ from constructs import Construct
 from stacks import names
 from stacks.config.hosting import AsyncHosting
 from stacks.constructs.endpoint_alarms import RollbackAlarms
-from stacks.constructs.execution_role import ExecutionRole
+from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
 from stacks.constructs.hosting_settings import (
     async_inference_config,
     deployment_config,
@@ -73,6 +73,8 @@ class DeploySteps(Construct):
       containers_path: default ``$.containers``.
       poll_seconds: default 30, between DescribeEndpoint calls.
       max_polls: default: the blue/green bound plus 30 minutes of creation, in polls.
+      network_isolation: default False; True runs the model's containers with no network at all
+        (its artifact must hold everything it loads).
 
     Exposes ``chain``, ``function`` (the MlKitFunction), ``alarms`` (RollbackAlarms, whose literal
     names the deployment config lists) and ``async_results`` (AsyncResults, or None).
@@ -92,9 +94,11 @@ class DeploySteps(Construct):
         containers_path: str = "$.containers",
         poll_seconds: int = 30,
         max_polls: int | None = None,
+        network_isolation: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
+        self.network_isolation = network_isolation
         self.hosting = hosting
         self.alarms = RollbackAlarms(
             self,
@@ -113,7 +117,7 @@ class DeploySteps(Construct):
                 bucket=artifacts_bucket,
                 execution_role=execution_role,
             )
-        self.function = self._function(execution_role.role, key)
+        self.function = self._function(execution_role, key)
         event = self._deploy_event(model_label, execution_role.role, key, containers_path)
         if max_polls is None:
             bound = deployment_config(hosting, [])["BlueGreenUpdatePolicy"][
@@ -122,7 +126,7 @@ class DeploySteps(Construct):
             max_polls = math.ceil((bound + CREATION_MARGIN_SECONDS) / poll_seconds)
         self.chain = self._states(event, poll_seconds, max_polls)
 
-    def _function(self, model_role: iam.IRole, key: kms.IKey) -> MlKitFunction:
+    def _function(self, model_role: ExecutionRole, key: kms.IKey) -> MlKitFunction:
         stack = cdk.Stack.of(self)
         layer = dependencies_layer(stack)
         function = MlKitFunction(
@@ -145,21 +149,11 @@ class DeploySteps(Construct):
                 actions=[f"sagemaker:{action}" for action in DEPLOY_ACTIONS],
                 resources=[arn("endpoint", name), *versioned],
             ),
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[model_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            ),
+            model_role.pass_to_sagemaker(),
         )
         if uses_kms_storage(self.hosting):
             # SageMaker creates grants on the key, as the caller, for the endpoint's storage volumes.
-            policy.add_statements(
-                iam.PolicyStatement(
-                    actions=["kms:CreateGrant", "kms:DescribeKey"],
-                    resources=[key.key_arn],
-                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-                )
-            )
+            policy.add_statements(sagemaker_key_grants(key))
         for resource in versioned:
             acknowledge_wildcard(
                 policy,
@@ -183,6 +177,8 @@ class DeploySteps(Construct):
         }
         if uses_kms_storage(self.hosting):
             event["kms_key_arn"] = key.key_arn
+        if self.network_isolation:
+            event["enable_network_isolation"] = True
         if self.async_results:
             results = self.async_results
             event["async_config"] = async_inference_config(

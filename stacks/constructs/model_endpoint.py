@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
@@ -49,11 +48,7 @@ class AsyncResults(Construct):
             bucket, read=[self.input_prefix], write=[self.output_prefix, self.failure_prefix]
         )
         execution_role.allow_key_use(key)  # inputs, answers and topics all use the data key
-        execution_role.policy.add_statements(
-            iam.PolicyStatement(
-                actions=["sns:Publish"], resources=[self.success_topic.topic_arn, self.error_topic.topic_arn]
-            )
-        )
+        execution_role.allow_publish([self.success_topic, self.error_topic])
 
     def location(self, prefix: str) -> str:
         return self.bucket.s3_url_for_object(prefix)
@@ -62,7 +57,8 @@ class AsyncResults(Construct):
 class ModelEndpoint(Construct):
     """One endpoint with a stable name, hosted as its config says, updated blue/green with rollback.
 
-    ``container`` is a SageMaker ContainerDefinition (Image, Environment, optional ModelDataUrl).
+    ``container`` is a SageMaker ContainerDefinition (Image, Environment, optional ModelDataUrl or
+    ModelDataSource).
     ``vpc`` (default none) places the containers in those subnets; ``network_isolation``
     (default False) cuts them off the network where the container allows it.
     """
@@ -102,6 +98,8 @@ class ModelEndpoint(Construct):
             if vpc
             else None,
         )
+        if "ModelDataSource" in container:  # uncompressed or EULA-gated model data (JumpStart)
+            model.add_property_override("PrimaryContainer.ModelDataSource", container["ModelDataSource"])
         # SageMaker checks the image pull with the role when the model is created.
         model.node.add_dependency(execution_role.policy)
 
