@@ -37,21 +37,20 @@ AUTOML_NOT_EMULATED = (
 
 def run_custom_models(report: Report, run: Run) -> dict[str, dict]:
     """Add the custom models' rows to ``report``; answers what each model did (for tests)."""
-    datasets: dict[str, list[str]] = {}
-    for label, model in run.config.models.items():
-        if model.source in ("training", "autopilot"):
-            datasets.setdefault(model.dataset, []).append(label)
-    outcomes: dict[str, dict] = {}
-    java = local_training.java_problem() if datasets else None
-    for dataset, labels in datasets.items():
-        blocked = prepare_dataset(report, run, dataset, java)
-        for label in labels:
-            model = run.config.models[label]
-            if model.source == "training":
-                outcomes[label] = run_training_model(report, run, label, model, blocked)
-            else:
-                outcomes[label] = check_autopilot_model(report, run, label, model, blocked)
-    return outcomes
+    from stacks.sources import source_of
+
+    return {
+        label: source_of(model).run_locally(report, run, label, model)
+        for label, model in run.config.custom_models.items()
+    }
+
+
+def prepare_dataset_once(report: Report, run: Run, dataset: str) -> str | None:
+    """The dataset's upload and Glue transform, the first time a model needs them; answers why its
+    later steps cannot run, or None."""
+    if dataset not in run.prepared_datasets:
+        run.prepared_datasets[dataset] = prepare_dataset(report, run, dataset, local_training.java_problem())
+    return run.prepared_datasets[dataset]
 
 
 def prepare_dataset(report: Report, run: Run, dataset: str, java: str | None) -> str | None:

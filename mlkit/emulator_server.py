@@ -1,20 +1,27 @@
-"""moto's server for `make local`, with two gaps of its CloudFormation closed.
+"""moto's server for `make local`, with four of its gaps closed.
 
 - moto checks endpoint configs against a fixed list of instance types from about 2020 (no ml.g5,
   ml.m6i, ml.c7i, ...), so a valid config naming one fails `cdk deploy` in the emulator. Emulated
   endpoints run nothing, so any well-formed ml.* type is accepted.
 - moto's CloudFormation drops a function's Layers, and a Ref to a layer version gives no ARN, so a
   deployed router has no layers. Both are kept, so what the router's Lambda is given can be read back.
+- moto's CreateModel drops EnableNetworkIsolation (DescribeModel always says false); it is kept, so
+  an isolated hub model's setting can be read back.
+- moto's InvokeEndpoint puts the request body into a JSON key, which fails (500) for a binary body
+  such as an image; a binary body is base64-encoded there first. The recorder keeps the raw bytes.
 
 Usage: python -m mlkit.emulator_server [moto_server's arguments]
 """
 
+import base64
 import re
 import sys
 
 from moto.awslambda import models as awslambda
 from moto.sagemaker import models as sagemaker
 from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import main
 
 # stacks/config/hosting.py's pattern (not imported: stacks.config loads the CDK into the server).
@@ -43,11 +50,31 @@ def layer_version_arn(self) -> str:
     return self.arn
 
 
+MOTO_CREATE_MODEL = SageMakerResponse.create_model
+MOTO_INVOKE_ENDPOINT = SageMakerRuntimeResponse.invoke_endpoint
+
+
+def create_model_keeping_isolation(self):
+    result = MOTO_CREATE_MODEL(self)
+    model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+    model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+    return result
+
+
+def invoke_endpoint_with_binary_body(self):
+    if isinstance(self.body, bytes):
+        self.body = base64.b64encode(self.body).decode("ascii")
+    return MOTO_INVOKE_ENDPOINT(self)
+
+
 # (class, attribute, replacement): what `patch_moto` sets, and tests set one by one.
 PATCHES = (
     (sagemaker.FakeEndpointConfig, "validate_instance_type", validate_instance_type),
     (awslambda.LambdaFunction, "create_from_cloudformation_json", classmethod(create_function_with_layers)),
     (awslambda.LayerVersion, "physical_resource_id", property(layer_version_arn)),
+    (SageMakerResponse, "create_model", create_model_keeping_isolation),
+    (SageMakerRuntimeResponse, "use_raw_body", True),  # else moto decodes every body as UTF-8
+    (SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_with_binary_body),
 )
 
 

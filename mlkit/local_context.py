@@ -29,6 +29,9 @@ class Run:
     spark: object = None
     router: object = None
     router_blocked: str | None = "needs the router, which was not loaded"
+    # Each dataset is uploaded and transformed once, whatever the models sharing it: why its later
+    # steps cannot run, or None.
+    prepared_datasets: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def environment(self) -> str:

@@ -14,13 +14,13 @@ from pathlib import Path
 import boto3
 
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
-from mlkit.custom_model_run import run_custom_models
 from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.local_context import Run
 from mlkit.report import FAILED, Report, StepFailed
-from mlkit.route_checks import check_pretrained_models, load_router_step
+from mlkit.route_checks import load_router_step
 from stacks import names
+from stacks.sources import source_of
 
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
 
@@ -87,8 +87,8 @@ def verify(report: Report, emulator: Emulator, config) -> None:
         with report.step("data", "versioning, policies, logging, Glue"):
             raise not_emulated_data_parts()
         load_router_step(report, run)
-        check_pretrained_models(report, run)
-        run_custom_models(report, run)
+        for label, model in config.models.items():
+            source_of(model).run_locally(report, run, label, model)
 
 
 def delivery(report: Report, emulator: Emulator, config) -> None:

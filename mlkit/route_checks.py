@@ -19,7 +19,6 @@ from mlkit.route_proof import as_bytes, call, converse_stub, prove_inline, prove
 from stacks import names
 
 JSON = "application/json"
-HF_NOT_EMULATED = "the answer is the emulator's seeded one: no Hugging Face container runs offline"
 CONVERSE_TEXT = "mlkit local run"
 RECORDED = "the emulator recorded one"
 # The emulated variant deploys no guardrail (moto has no Bedrock): its stack says so in this output.
@@ -57,15 +56,10 @@ def load_router_step(report: Report, run) -> None:
     _, run.router_blocked = report.attempt("api", "router loads the deployed registry", None, load)
 
 
-def check_pretrained_models(report: Report, run) -> None:
-    for label, model in run.config.models.items():
-        if model.source == "huggingface":
-            check_hugging_face(report, run, label, model)
-        elif model.source == "bedrock":
-            check_bedrock(report, run, label, model)
+def check_pretrained_endpoint(report: Report, run, label: str, model, not_emulated: str) -> None:
+    """A CloudFormation-managed endpoint (Hugging Face, JumpStart): its config, and the router's call;
+    ``not_emulated`` says why the model's own answer is not."""
 
-
-def check_hugging_face(report: Report, run, label: str, model) -> None:
     def hosting(row):
         stack = names.model_stack_name(run.environment, label)
         emulated = template_endpoint(run.clients("cloudformation"), stack, run.endpoint_name(label))
@@ -90,13 +84,13 @@ def check_hugging_face(report: Report, run, label: str, model) -> None:
             label,
             "router calls this endpoint with these bytes",
             run.router_blocked,
-            lambda row: inline_hugging_face(row, run, label, request, content_type),
+            lambda row: inline_endpoint(row, run, label, request, content_type),
         )
     with report.step(label, "model output"):
-        raise NotEmulated(HF_NOT_EMULATED)
+        raise NotEmulated(not_emulated)
 
 
-def inline_hugging_face(row, run, label: str, request: str | bytes, content_type: str) -> None:
+def inline_endpoint(row, run, label: str, request: str | bytes, content_type: str) -> None:
     answer = json.dumps({"label": "POSITIVE", "score": 0.99, "nonce": uuid.uuid4().hex})
     prove_inline(run, label, request, content_type, answer, JSON)
     row.detail = (

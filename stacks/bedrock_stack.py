@@ -45,11 +45,6 @@ def _guardrail_properties(settings: GuardrailSettings) -> dict:
     return properties
 
 
-def needs_stack(model: BedrockModel) -> bool:
-    """Only a guardrail created from config is a resource; everything else is IAM on the router."""
-    return bool(model.guardrail and model.guardrail.creates_guardrail)
-
-
 class BedrockModelStack(cdk.Stack):
     """The guardrail, created from config, that a Bedrock model's requests and answers go through.
 

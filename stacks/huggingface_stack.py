@@ -10,8 +10,8 @@ from stacks.config import HuggingFaceModel
 from stacks.config.hosting import ServerlessHosting
 from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.model_endpoint import ModelEndpoint
-from stacks.images import model_image_uri
 from stacks.nag import acknowledge
+from stacks.sources.huggingface import HuggingFaceSource
 
 
 def secret_reference(stack: cdk.Stack, token_secret: str) -> tuple[str, str]:
@@ -49,7 +49,7 @@ class HuggingFaceModelStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         endpoint_name = names.endpoint_name(environment_name, model_label)
         artifacts_bucket = s3.Bucket.from_bucket_name(self, "Artifacts", artifacts_bucket_name)
-        image = model_image_uri(model, self.region)
+        image = HuggingFaceSource().image_uri(model, self.region)
         role = ExecutionRole(
             self, "ExecutionRole", description=f"SageMaker runs {endpoint_name} as this role"
         )

@@ -90,6 +90,16 @@ def async_prefixes(model: str) -> dict[str, str]:
     }
 
 
+def packaged_prefix(model: str) -> str:
+    """Where a hub model's packaging job writes, one folder per config hash, in the artifacts bucket."""
+    return f"packaged/{model}/"
+
+
+def packaged_model_key(model: str, spec_hash: str) -> str:
+    """The model.tar.gz of one packaging spec: a config change makes a new key, an unchanged one reuses it."""
+    return f"{packaged_prefix(model)}{spec_hash}/model.tar.gz"
+
+
 # Delivery: the pipeline in the tooling account, and what it and GitHub Actions need in each environment.
 DELIVERY_STACK = f"{PROJECT}-delivery"
 PIPELINE_NAME = PROJECT

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import NamedTuple
 
 from lambdas.shared import registry
 from stacks import names
+from stacks.sources import source_of
+from stacks.sources.base import ArnParts, Grant, InvokeGrantee
 
 # IAM: a managed policy holds at most 6,144 characters (whitespace aside); a role takes at most 10
 # managed policies unless its account's quota was raised.
@@ -22,29 +23,6 @@ MANAGED_POLICY_CHARACTERS = 6144
 MANAGED_POLICIES_PER_ROLE = 10
 # Lambda: all environment variables of a function together, names and values, at most 4 KB.
 LAMBDA_ENVIRONMENT_BYTES = 4096
-
-# Where each inference-profile geography routes requests. `profile_regions` in config overrides it,
-# since the list differs by model and grows over time.
-PROFILE_GEOGRAPHIES = {
-    "us": ["us-east-1", "us-east-2", "us-west-2"],
-    "us-gov": ["us-gov-east-1", "us-gov-west-1"],
-    "eu": ["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"],
-    "apac": ["ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2"],
-    "jp": ["ap-northeast-1", "ap-northeast-3"],
-    "au": ["ap-southeast-2", "ap-southeast-4"],
-    "ca": ["ca-central-1", "ca-west-1"],
-}
-
-
-class ArnParts(NamedTuple):
-    """The values ARNs are built from: CDK tokens in a stack, the longest possible ones in estimates."""
-
-    partition: str
-    account: str
-    region: str
-    artifacts_bucket: str
-    data_key_arn: str
-
 
 # The longest value each part can resolve to (a guardrail id is 12 characters).
 LONGEST = ArnParts(
@@ -57,72 +35,15 @@ LONGEST = ArnParts(
 LONGEST_GUARDRAIL_ID = "g" * 12
 
 
-class Grant(NamedTuple):
-    actions: tuple[str, ...]
-    resource: str
-
-
-def profile_geography(model_id: str) -> str | None:
-    """The geography prefix of an inference-profile id (``us.anthropic...`` → ``us``), else None."""
-    prefix = model_id.split(".", 1)[0]
-    return prefix if prefix in PROFILE_GEOGRAPHIES or prefix == "global" else None
-
-
-def bedrock_invoke_resources(model, parts: ArnParts) -> list[str]:
-    """Exactly the ARNs Converse needs: the foundation model, or the profile plus its routed models."""
-    partition, region = parts.partition, parts.region
-    geography = profile_geography(model.model_id)
-    if geography is None:
-        return [f"arn:{partition}:bedrock:{region}::foundation-model/{model.model_id}"]
-    base_model = model.model_id.split(".", 1)[1]
-    profile = f"arn:{partition}:bedrock:{region}:{parts.account}:inference-profile/{model.model_id}"
-    if geography == "global" and not model.profile_regions:
-        # Global profiles route to any commercial region; AWS documents the region-less model ARN for them.
-        return [profile, f"arn:{partition}:bedrock:::foundation-model/{base_model}"]
-    regions = model.profile_regions or PROFILE_GEOGRAPHIES[geography]
-    return [profile, *(f"arn:{partition}:bedrock:{r}::foundation-model/{base_model}" for r in regions)]
-
-
-def guardrail_arn(model, parts: ArnParts, created: Mapping[str, str], label: str) -> str | None:
-    """The ARN ApplyGuardrail needs: the created guardrail's, or the configured existing one's."""
-    settings = model.guardrail
-    if settings is None:
-        return None
-    if settings.creates_guardrail:
-        return created.get(label)
-    if settings.id.startswith("arn:"):
-        return settings.id
-    return f"arn:{parts.partition}:bedrock:{parts.region}:{parts.account}:guardrail/{settings.id}"
-
-
 def router_grants(config, parts: ArnParts, created_guardrails: Mapping[str, str]) -> list[Grant]:
     """One row per (actions, resource) the router needs: exactly the configured models, nothing else.
 
-    ``created_guardrails`` maps model names to the ARNs of the guardrails their stacks create."""
-    rows: list[Grant] = []
+    Each model's source grants it (``grant_invoke``); ``created_guardrails`` maps model names to the
+    ARNs of the guardrails their stacks create."""
+    grantee = InvokeGrantee(parts, created_guardrails)
     for label, model in config.models.items():
-        if model.source == "bedrock":
-            rows += [Grant(("bedrock:InvokeModel",), arn) for arn in bedrock_invoke_resources(model, parts)]
-            arn = guardrail_arn(model, parts, created_guardrails, label)
-            if arn:
-                rows.append(Grant(("bedrock:ApplyGuardrail",), arn))
-            continue
-        endpoint = names.endpoint_name(config.environment, label)
-        endpoint_arn = f"arn:{parts.partition}:sagemaker:{parts.region}:{parts.account}:endpoint/{endpoint}"
-        if model.hosting.type != "async":
-            rows.append(Grant(("sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"), endpoint_arn))
-            continue
-        inputs = names.async_prefixes(label)["input"]
-        rows.append(Grant(("sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointAsync"), endpoint_arn))
-        rows.append(
-            Grant(("s3:PutObject",), f"arn:{parts.partition}:s3:::{parts.artifacts_bucket}/{inputs}*")
-        )
-    if any(
-        getattr(model, "hosting", None) and model.hosting.type == "async" for model in config.models.values()
-    ):
-        # Async inputs land in the SSE-KMS artifacts bucket.
-        rows.append(Grant(("kms:Encrypt", "kms:GenerateDataKey"), parts.data_key_arn))
-    return rows
+        source_of(model).grant_invoke(grantee, config.environment, label, model)
+    return grantee.rows
 
 
 def pack_policies(
@@ -186,7 +107,7 @@ def longest_created_guardrail_arns(config) -> dict[str, str]:
     return {
         label: prefix + hashlib.sha256(label.encode()).hexdigest()[: len(LONGEST_GUARDRAIL_ID)]
         for label, model in config.models.items()
-        if model.source == "bedrock" and model.guardrail and model.guardrail.creates_guardrail
+        if source_of(model).creates_guardrail(model)
     }
 
 

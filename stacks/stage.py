@@ -5,13 +5,10 @@ from constructs import Construct
 
 from stacks import names
 from stacks.api_stack import ApiStack
-from stacks.autopilot_stack import AutopilotModelStack
-from stacks.bedrock_stack import BedrockModelStack, needs_stack
 from stacks.config import MlKitConfig
 from stacks.constructs.smoke_test_role import SmokeTestRole
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
-from stacks.huggingface_stack import HuggingFaceModelStack
 from stacks.registry import registry_document
 from stacks.router_access import (
     LONGEST,
@@ -20,7 +17,8 @@ from stacks.router_access import (
     pack_policies,
     router_grants,
 )
-from stacks.training_stack import TrainingModelStack
+from stacks.sources import source_of
+from stacks.sources.base import StageResources
 
 
 class MlKitStage(cdk.Stage):
@@ -93,59 +91,35 @@ class MlKitStage(cdk.Stage):
             cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
 
     def _model_stacks(self, emulated: bool, stack_settings: dict) -> dict[str, cdk.Stack]:
-        """One stack per model, named ``mlkit-<env>-<model>``; plain Bedrock models need none."""
-        environment, stacks = self.config.environment, {}
+        """One stack per model, named ``mlkit-<env>-<model>``, from its source; some need none."""
+        resources = StageResources(
+            environment=self.config.environment,
+            data=self.data,
+            datasets=self.dataset_stacks,
+            emulated=emulated,
+            stack_settings=stack_settings,
+        )
+        stacks = {}
         for label, model in self.config.models.items():
-            stack_class, extra, what = self._model_stack_parts(model, emulated)
-            if stack_class is None:
-                continue  # a Bedrock model with no guardrail to create is IAM and a route only
-            stacks[label] = stack_class(
-                self,
-                label,
-                stack_name=names.model_stack_name(environment, label),
-                description=f"mlkit {environment}: {what}, as {label}",
-                environment_name=environment,
-                model_label=label,
-                model=model,
-                key=self.data.key,
-                **extra,
-                **stack_settings,
-            )
+            stack = source_of(model).build_stack(self, label, model, resources)
+            if stack is not None:
+                stacks[label] = stack
         return stacks
-
-    def _model_stack_parts(self, model, emulated: bool) -> tuple[type | None, dict, str]:
-        """The stack class of a model's source, its source-specific arguments, and what it holds."""
-        if model.source == "huggingface":
-            extra = {"artifacts_bucket_name": self.data.bucket_names["artifacts"]}
-            return HuggingFaceModelStack, extra, f"Hugging Face model {model.model_id}"
-        if model.source == "bedrock":
-            if not needs_stack(model):
-                return None, {}, ""  # no guardrail to create: the router's IAM and route are all it needs
-            return BedrockModelStack, {"create_guardrail": not emulated}, f"guardrail for {model.model_id}"
-        dataset = self.dataset_stacks[model.dataset]
-        extra = {
-            "bucket_names": self.data.bucket_names,
-            "glue_job_name": dataset.glue_job_name,
-            "curated_prefixes": dataset.curated_prefixes,
-        }
-        if model.source == "training":
-            return TrainingModelStack, extra, f"model trained on dataset {model.dataset}"
-        return AutopilotModelStack, extra, f"Autopilot model on dataset {model.dataset}"
 
     def _api_stack(self, stack_settings: dict) -> ApiStack:
         """The invoke API over every model: its registry file, guardrail ids and grants."""
         config = self.config
         created = {
-            label: stack
+            label: guardrail
             for label, stack in self.model_stacks.items()
-            if isinstance(stack, BedrockModelStack) and stack.guardrail
+            if (guardrail := source_of(config.models[label]).created_guardrail(stack))
         }
         artifacts = self.data.bucket_names["artifacts"]
         # The partition follows from the region at synth ("aws" for us-east-1); the account may stay a token.
         parts = ArnParts(
             self.data.partition, self.data.account, config.region, artifacts, self.data.key.key_arn
         )
-        rows = router_grants(config, parts, {label: stack.guardrail_arn for label, stack in created.items()})
+        rows = router_grants(config, parts, {label: arn for label, (_, arn) in created.items()})
         # The same grants with the longest values the tokens can take decide where the policies split.
         longest = {
             label: arn for label, arn in longest_created_guardrail_arns(config).items() if label in created
@@ -159,11 +133,9 @@ class MlKitStage(cdk.Stage):
             environment_name=config.environment,
             settings=config.api,
             registry=registry_document(config.environment, config.models, set(created)),
-            guardrails={label: stack.guardrail for label, stack in created.items()},
+            guardrails={label: guardrail for label, (guardrail, _) in created.items()},
             invoke_policies=pack_policies(rows, sizes),
             artifacts_bucket_name=artifacts,
-            content_types=[
-                t for m in config.models.values() for t in getattr(m, "resolved_content_types", [])
-            ],
+            content_types=[t for m in config.models.values() for t in source_of(m).content_types(m)],
             **stack_settings,
         )

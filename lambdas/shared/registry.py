@@ -20,8 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, NoReturn
 
-SAGEMAKER_SOURCES = ("huggingface", "training", "autopilot")
-SOURCES = (*SAGEMAKER_SOURCES, "bedrock")
+# Every source but Bedrock serves from a SageMaker endpoint: the router needs no list of them.
+BEDROCK_SOURCE = "bedrock"
 HOSTING_TYPES = ("serverless", "realtime", "async")
 # Keys a Bedrock entry may set as defaults or as upper bounds for a request's "inference".
 TUNABLE_KEYS = ("max_tokens", "temperature", "top_p")
@@ -57,6 +57,7 @@ def is_text_media_type(media_type: str) -> bool:
 # Matched with fullmatch: the whole value, no trailing newline.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)")
+_SOURCE = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*/")
 
@@ -96,7 +97,7 @@ class BedrockModel(NamedTuple):
     inference: Mapping[str, float]  # request defaults
     limits: Mapping[str, float]  # request upper bounds
     guardrail: Guardrail | None = None
-    source: str = "bedrock"
+    source: str = BEDROCK_SOURCE
     hosting: str = "bedrock"
 
 
@@ -131,7 +132,12 @@ def bedrock_entry(
     *, model_id: str, inference: Mapping, limits: Mapping, guardrail: Mapping | str | None = None
 ) -> dict[str, Any]:
     """One Bedrock model; ``guardrail`` is {"identifier", "version"}, CREATED_GUARDRAIL or None."""
-    entry = {"source": "bedrock", "model_id": model_id, "inference": dict(inference), "limits": dict(limits)}
+    entry = {
+        "source": BEDROCK_SOURCE,
+        "model_id": model_id,
+        "inference": dict(inference),
+        "limits": dict(limits),
+    }
     if guardrail:
         entry["guardrail"] = guardrail if isinstance(guardrail, str) else dict(guardrail)
     return entry
@@ -231,8 +237,8 @@ def _parse_entry(name: str, raw: Any, context: _Context) -> Model:
             "starting with a letter or digit"
         )
     entry = _Entry(name, raw)
-    source = entry.choice("source", SOURCES)
-    if source == "bedrock":
+    source = entry.source()
+    if source == BEDROCK_SOURCE:
         return _parse_bedrock(entry, context)
     return _parse_sagemaker(entry, source, context)
 
@@ -311,6 +317,12 @@ class _Entry:
         value = self.get(key)
         if not isinstance(value, str) or not value.strip():
             self.fail(f"{self.prefix}{key} must be a non-empty string")
+        return value
+
+    def source(self) -> str:
+        value = self.get("source")
+        if not isinstance(value, str) or not _SOURCE.fullmatch(value):
+            self.fail(f"source must be a source name such as 'huggingface' or 'bedrock' (got {value!r})")
         return value
 
     def choice(self, key: str, allowed: tuple[str, ...]) -> str:

@@ -1,27 +1,32 @@
-"""The typed, validated config of each environment (config/<env>.yaml) and of delivery (delivery.yaml)."""
+"""The typed, validated config of each environment (config/<env>.yaml) and of delivery (delivery.yaml).
 
-from stacks.config.base import ConfigError
-from stacks.config.custom import AutopilotModel, TrainingModel
-from stacks.config.delivery import Delivery, DeliveryConfig, DeliveryEnvironment
-from stacks.config.environment import MlKitConfig
-from stacks.config.hosting import AsyncHosting, RealtimeHosting, ServerlessHosting
-from stacks.config.loader import load_config, load_delivery, select_config_path
-from stacks.config.pretrained import BedrockModel, HuggingFaceModel
+Names load on first use: the model sources' config modules (stacks/sources) import this package's
+submodules, and the environment's model union imports the sources.
+"""
 
-__all__ = [
-    "AsyncHosting",
-    "AutopilotModel",
-    "BedrockModel",
-    "ConfigError",
-    "Delivery",
-    "DeliveryConfig",
-    "DeliveryEnvironment",
-    "HuggingFaceModel",
-    "MlKitConfig",
-    "RealtimeHosting",
-    "ServerlessHosting",
-    "TrainingModel",
-    "load_config",
-    "load_delivery",
-    "select_config_path",
-]
+import importlib
+
+_EXPORTS = {
+    "AsyncHosting": "hosting",
+    "AutopilotModel": "custom",
+    "BedrockModel": "pretrained",
+    "ConfigError": "base",
+    "Delivery": "delivery",
+    "DeliveryConfig": "delivery",
+    "DeliveryEnvironment": "delivery",
+    "HuggingFaceModel": "pretrained",
+    "MlKitConfig": "environment",
+    "RealtimeHosting": "hosting",
+    "ServerlessHosting": "hosting",
+    "TrainingModel": "custom",
+    "load_config": "loader",
+    "load_delivery": "loader",
+    "select_config_path": "loader",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

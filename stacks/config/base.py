@@ -44,16 +44,24 @@ def invalid(key: str, message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid_setting", message, {"key": key})
 
 
-# Tags of the discriminated unions: pydantic puts them in error paths, users never write them.
-_UNION_TAGS = {"huggingface", "bedrock", "training", "autopilot", "serverless", "realtime", "async"}
+# Tags of the hosting union: pydantic puts them in error paths, users never write them.
+_HOSTING_TAGS = {"serverless", "realtime", "async"}
+
+
+def _union_tags() -> set[str]:
+    """The hosting tags and every registered source's name (the model union's tags)."""
+    from stacks.sources import SOURCES
+
+    return _HOSTING_TAGS | set(SOURCES)
 
 
 def key_path(location: tuple[Any, ...]) -> str:
     """A dotted key path as the user wrote it: models.churn.hosting.memory_mb."""
     parts: list[str] = []
+    tags = _union_tags()
     for item in location:
         after_union = len(parts) >= 2 and parts[-2] == "models" or parts[-1:] == ["hosting"]
-        if after_union and item in _UNION_TAGS and len(parts) >= 1:
+        if after_union and item in tags and len(parts) >= 1:
             continue
         if item == "[key]" or isinstance(item, str) and item.startswith("function-"):
             continue  # pydantic's name for a validator, not a key

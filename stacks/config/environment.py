@@ -2,17 +2,16 @@
 
 import difflib
 import functools
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.base import StrictModel, invalid
 from stacks.config.custom import AutopilotModel, DatasetDefinition, TrainingModel, dataset_definitions
-from stacks.config.pretrained import BedrockModel, HuggingFaceModel
+from stacks.sources import config_models, source_of
 
-ModelEntry = Annotated[
-    HuggingFaceModel | BedrockModel | TrainingModel | AutopilotModel, Field(discriminator="source")
-]
+# One entry per registered source (stacks/sources), told apart by its `source` key.
+ModelEntry = Annotated[Union[config_models()], Field(discriminator="source")]  # noqa: UP007
 # Short enough that mlkit-<env>-<model>-<hash> fits SageMaker's 63-character names.
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]
 
@@ -113,7 +112,7 @@ class MlKitConfig(StrictModel):
 
     @property
     def custom_models(self) -> dict[str, TrainingModel | AutopilotModel]:
-        return {label: m for label, m in self.models.items() if m.source in ("training", "autopilot")}
+        return {label: m for label, m in self.models.items() if source_of(m).trains_on_dataset}
 
     @model_validator(mode="after")
     def _datasets_agree(self) -> "MlKitConfig":
@@ -130,11 +129,11 @@ class MlKitConfig(StrictModel):
 
     @model_validator(mode="after")
     def _images_exist(self) -> "MlKitConfig":
-        from stacks.images import ImageNotFound, model_image_uri
+        from stacks.images import ImageNotFound
 
         for name, model in self.models.items():
             try:
-                model_image_uri(model, self.region)
+                source_of(model).image_uri(model, self.region)
             except ImageNotFound as error:
                 key = "region" if error.key == "region" else f"models.{name}.{error.key}"
                 raise invalid(key, str(error)) from None

@@ -41,8 +41,9 @@ def environment_names(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if p.name != DELIVERY_FILE)
 
 
-def read_mapping(path: Path) -> dict:
+def read_mapping(path: Path | str) -> dict:
     """A YAML file's top-level mapping; ConfigError naming the file when it cannot be read or parsed."""
+    path = Path(path)
     shown = display(path)
     try:
         text = path.read_text()

@@ -84,19 +84,8 @@ def repository_arn(image_uri: str, partition: str = "aws") -> str:
     return f"arn:{partition}:ecr:{region}:{account}:repository/{path.split(':')[0]}"
 
 
-def model_image_uri(model, region: str) -> str | None:
-    """The image a config model entry runs on, or None when a pipeline picks it (Autopilot, Bedrock)."""
-    if model.source == "huggingface":
-        hosting = model.hosting
-        gpu = hosting.type != "serverless" and hosting.instance_type.startswith(("ml.g", "ml.p"))
-        if model.resolved_container == "tgi":
-            return tgi_uri(region, version=model.tgi_version)
-        return huggingface_uri(
-            region,
-            transformers_version=model.transformers_version,
-            pytorch_version=model.pytorch_version,
-            gpu=gpu,
-        )
-    if model.source == "training":
-        return xgboost_uri(region, version=model.xgboost_version)
-    return None
+def framework_inference_uri(framework: str, region: str, *, version: str | None, gpu: bool) -> str:
+    """A framework's inference DLC ("pytorch", "tensorflow"); defaults to the newest version."""
+    chosen = _pick(f"{framework}/", version, "framework_version", f" for {framework}")
+    processor = "gpu" if gpu else "cpu"
+    return _uri(f"{framework}/{chosen}/{processor}", region, f"{framework} {chosen}")

@@ -81,6 +81,23 @@ def simple_images(framework: str, scope: str, versions: list[str]) -> dict:
     return images
 
 
+def framework_inference_images(framework: str) -> dict:
+    """The framework's inference DLC (PyTorch, TensorFlow Serving), CPU and GPU, newest versions."""
+    config = _versions(framework, "inference")
+    images = {}
+    for image_version in _newest(list(config)):
+        details = config[image_version]
+        py_version = details.get("py_versions", [None])[-1]
+        for processor, instance in (("cpu", "ml.m5.xlarge"), ("gpu", "ml.g5.xlarge")):
+            images[f"{framework}/{image_version}/{processor}"] = _by_region(
+                lambda region, v=image_version, p=py_version, i=instance: image_uris.retrieve(
+                    framework, region, version=v, py_version=p, instance_type=i, image_scope="inference"
+                ),
+                details["registries"],
+            )
+    return images
+
+
 def build_table() -> dict:
     xgboost = [v for v in _newest(list(_versions("xgboost", "inference"))) if v >= "1.7"]
     tgi = _newest(list(_versions("huggingface-llm", "inference")))
@@ -88,6 +105,8 @@ def build_table() -> dict:
         **huggingface_images(),
         **simple_images("huggingface-llm", "inference", tgi),
         **simple_images("xgboost", "inference", xgboost),
+        **framework_inference_images("pytorch"),
+        **framework_inference_images("tensorflow"),
     }
     return {
         "generated_from": f"sagemaker-core {version('sagemaker-core')}",

@@ -119,7 +119,7 @@ def test_two_hundred_models_make_a_registry_lambda_environment_could_not_hold():
         (document({"m": "bedrock"}), "model 'm': entry must be an object"),
         (
             document({"m": {"source": "pytorch-hub"}}),
-            "source must be one of huggingface, training, autopilot, bedrock",
+            "source must be a source name such as 'huggingface' or 'bedrock' (got 'pytorch-hub')",
         ),
         (registry_with("churn", endpoint_name=None), "model 'churn': endpoint_name is required"),
         (registry_with("churn", endpoint_name=""), "model 'churn': endpoint_name must be a non-empty string"),

@@ -13,8 +13,9 @@ from botocore.exceptions import ClientError
 
 from mlkit import route_checks
 from mlkit.hosting_checks import check_endpoint_config, template_endpoint
+from mlkit.local_endpoint import seed_endpoint_body
 from mlkit.report import FAILED, OK, Report, StepFailed
-from mlkit.route_proof import prove_inline, sample_request
+from mlkit.route_proof import prove_inline, recorded_calls, sample_request
 from stacks.config import MlKitConfig
 from stacks.names import async_prefixes, endpoint_name
 from tests.mlkit.emulated import (
@@ -94,7 +95,7 @@ def inline_row(run):
         run,
         "sentiment",
         "route",
-        lambda row: route_checks.inline_hugging_face(row, run, "sentiment", request, JSON),
+        lambda row: route_checks.inline_endpoint(row, run, "sentiment", request, JSON),
     )
 
 
@@ -117,7 +118,7 @@ def test_the_route_check_passes_when_the_router_calls_the_registered_endpoint(ru
 def test_a_binary_route_gets_bytes_of_its_first_declared_type(run):
     request, content_type = sample_request(CONFIG.models["vision"].resolved_content_types, JSON, "pixels")
     assert (request, content_type) == (b"pixels", "image/jpeg")
-    step = lambda row: route_checks.inline_hugging_face(row, run, "vision", request, content_type)  # noqa: E731
+    step = lambda row: route_checks.inline_endpoint(row, run, "vision", request, content_type)  # noqa: E731
     row = row_of(run, "vision", "route", step)
     assert row.status == OK, row.detail
     assert "(image/jpeg) → 200" in row.detail and "request's 6 bytes" in row.detail
@@ -336,3 +337,23 @@ def layer_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("mlkit/registry.json", "{}")
     return buffer.getvalue()
+
+
+def test_the_emulator_server_takes_binary_bodies_and_keeps_network_isolation(run, patched_moto):
+    image = bytes(range(256))  # not UTF-8: moto alone answers 500
+    seed_endpoint_body(run.emulator.endpoint, '{"ok": true}', "application/json")
+    with recorded_calls(run.emulator.endpoint) as calls:
+        answer = run.clients("sagemaker-runtime").invoke_endpoint(
+            EndpointName="binary", Body=image, ContentType="image/png", Accept="application/json"
+        )
+    assert answer["Body"].read() == b'{"ok": true}'
+    assert [call.body for call in calls] == [image]
+    sagemaker = run.clients("sagemaker")
+    for name, isolated in (("isolated", True), ("open", False)):
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/model",
+            PrimaryContainer={"Image": "image"},
+            EnableNetworkIsolation=isolated,
+        )
+        assert sagemaker.describe_model(ModelName=name)["EnableNetworkIsolation"] is isolated

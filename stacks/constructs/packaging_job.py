@@ -1,0 +1,136 @@
+"""The hub sources' packaging job: a SageMaker Processing job that fetches a hub model once and writes
+a self-contained model.tar.gz (weights and serving code) for an isolated endpoint.
+
+The job's code (jobs/packaging and jobs/serving) ships as one zipapp, which python3 runs as it is
+(Processing inputs are downloaded, never unpacked, so a zip asset would not do) and which unpacks
+itself first, since the packager copies the serving code into model.tar.gz as files.
+"""
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.constructs.pipeline import unique_name
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("jobs/__init__.py", "jobs/packaging", "jobs/serving")
+CACHE = ROOT / ".cache" / "packaging-code"
+CODE_DIRECTORY = "/opt/ml/processing/input/code"
+OUTPUT_DIRECTORY = "/opt/ml/processing/output"
+# The packager copies the serving code as files, so the archive unpacks itself before it runs.
+MAIN = """import sys, tempfile, zipfile
+
+unpacked = tempfile.mkdtemp(prefix="mlkit-packaging-")
+zipfile.ZipFile(sys.argv[0]).extractall(unpacked)
+sys.path.insert(0, unpacked)
+from jobs.packaging.package import main
+
+main(sys.argv[1:])
+"""
+# The state that runs the job: tests and the local run read its request from the template.
+PACKAGE_STATE = "Package model"
+
+
+def _sources() -> list[tuple[str, bytes]]:
+    files = []
+    for entry in PACKAGES:
+        path = ROOT / entry
+        found = [path] if path.is_file() else sorted(path.rglob("*.py"))
+        files += [(str(file.relative_to(ROOT)), file.read_bytes()) for file in found]
+    return [*files, ("__main__.py", MAIN.encode())]
+
+
+def packaging_code_archive() -> Path:
+    """The packaging code as a zipapp, byte-for-byte reproducible (a stable asset hash)."""
+    files = _sources()
+    digest = hashlib.sha256(b"".join(name.encode() + body for name, body in files)).hexdigest()[:16]
+    target = CACHE / digest / "packaging.pyz"
+    if not target.exists():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, body in files:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, body, zipfile.ZIP_DEFLATED)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(buffer.getvalue())
+    return target
+
+
+def processing_job_state(
+    scope: Construct,
+    *,
+    job_prefix: str,
+    model_label: str,
+    image: str,
+    role_arn: str,
+    key_arn: str,
+    code_url: str,
+    code_file: str,
+    spec: str,
+    output_url: str,
+    settings,
+) -> sfn.CustomState:
+    """CreateProcessingJob (.sync) as raw ASL: CDK has no task for it. Its IAM is the stack's own
+    prefix-scoped policy. ``spec`` is the packaging spec's JSON; ``settings`` the config's packaging."""
+    parameters = {
+        "ProcessingJobName.$": unique_name(job_prefix),
+        "RoleArn": role_arn,
+        "AppSpecification": {
+            "ImageUri": image,
+            "ContainerEntrypoint": ["python3", f"{CODE_DIRECTORY}/{code_file}"],
+            "ContainerArguments": ["--spec", spec, "--output", OUTPUT_DIRECTORY],
+        },
+        "ProcessingInputs": [
+            {
+                "InputName": "code",
+                "S3Input": {
+                    "S3Uri": code_url,
+                    "LocalPath": CODE_DIRECTORY,
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                },
+            }
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "model",
+                    "S3Output": {
+                        "S3Uri": output_url,
+                        "LocalPath": OUTPUT_DIRECTORY,
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ],
+            "KmsKeyId": key_arn,
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": settings.instance_type,
+                "VolumeSizeInGB": settings.volume_gb,
+                "VolumeKmsKeyId": key_arn,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime},
+        # The job is the one place that reaches the hub: the endpoint runs isolated.
+        "NetworkConfig": {"EnableNetworkIsolation": False},
+        "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
+    }
+    return sfn.CustomState(
+        scope,
+        PACKAGE_STATE,
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{cdk.Aws.PARTITION}:states:::sagemaker:createProcessingJob.sync",
+            "Parameters": parameters,
+            "ResultPath": "$.packaging",
+            "ResultSelector": {"ProcessingJobName.$": "$.ProcessingJobName"},
+        },
+    )

@@ -1,0 +1,181 @@
+"""The interface every model source implements, and what the Stage hands it.
+
+A source (Hugging Face, Bedrock, a training pipeline, ...) is one module that names its config model
+and knows how to build its stack, its router registry entry, its invoke grant and its local-run
+checks. The Stage, the registry, the router's grants and `make local` iterate over the registered
+sources (stacks/sources/__init__.py) without knowing any of them.
+
+Stack and local-run code is imported inside the methods: loading a config imports only config models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from lambdas.shared import registry as contract
+from stacks import names
+
+if TYPE_CHECKING:
+    import aws_cdk as cdk
+
+    from stacks.data_stack import DataStack
+    from stacks.dataset_stack import DatasetStack
+
+
+class Grant(NamedTuple):
+    """One permission of the router: these actions on this resource."""
+
+    actions: tuple[str, ...]
+    resource: str
+
+
+class ArnParts(NamedTuple):
+    """The values ARNs are built from: CDK tokens in a stack, the longest possible ones in estimates."""
+
+    partition: str
+    account: str
+    region: str
+    artifacts_bucket: str
+    data_key_arn: str
+
+
+@dataclass
+class InvokeGrantee:
+    """The router, as the sources grant it: ``allow`` collects rows that become managed policies.
+
+    The same calls run with CDK tokens in the API stack and with the longest values those tokens can
+    take in config validation (stacks/router_access.py), so both see exactly the same rows.
+    ``created_guardrails`` maps model names to the ARNs of the guardrails their stacks create.
+    """
+
+    parts: ArnParts
+    created_guardrails: Mapping[str, str] = field(default_factory=dict)
+    _rows: list[Grant] = field(default_factory=list)
+    _async_inputs: bool = False
+
+    def allow(self, actions: tuple[str, ...], resource: str) -> None:
+        self._rows.append(Grant(tuple(actions), resource))
+
+    def allow_async_inputs(self) -> None:
+        """Async inputs land in the SSE-KMS artifacts bucket: one key grant, however many models."""
+        self._async_inputs = True
+
+    @property
+    def rows(self) -> list[Grant]:
+        if self._async_inputs:
+            return [*self._rows, Grant(("kms:Encrypt", "kms:GenerateDataKey"), self.parts.data_key_arn)]
+        return list(self._rows)
+
+
+@dataclass(frozen=True)
+class StageResources:
+    """What a model stack may take from its Stage: the shared stacks and the stack settings."""
+
+    environment: str
+    data: DataStack
+    datasets: Mapping[str, DatasetStack]
+    emulated: bool
+    stack_settings: Mapping[str, Any]
+
+
+class ModelSource:
+    """One kind of model. Subclasses set ``name`` and ``config_model`` and override what differs."""
+
+    name: ClassVar[str]
+    config_model: ClassVar[type]
+    # Whether the model is trained from one of the config's datasets (its dataset stack is built).
+    trains_on_dataset: ClassVar[bool] = False
+
+    def describe(self, model) -> str:
+        """What the model's stack holds, for its CloudFormation description."""
+        raise NotImplementedError
+
+    def stack_class(self, model) -> type | None:
+        """The model's stack class, or None when it needs no stack of its own."""
+        raise NotImplementedError
+
+    def stack_arguments(self, model, resources: StageResources) -> dict[str, Any]:
+        """Source-specific keyword arguments of the stack, beside the ones every model stack takes."""
+        return {}
+
+    def build_stack(self, scope, label: str, model, resources: StageResources) -> cdk.Stack | None:
+        """``mlkit-<env>-<label>``, or None when the source needs no stack for this model."""
+        stack_class = self.stack_class(model)
+        if stack_class is None:
+            return None
+        environment = resources.environment
+        return stack_class(
+            scope,
+            label,
+            stack_name=names.model_stack_name(environment, label),
+            description=f"mlkit {environment}: {self.describe(model)}, as {label}",
+            environment_name=environment,
+            model_label=label,
+            model=model,
+            key=resources.data.key,
+            **self.stack_arguments(model, resources),
+            **resources.stack_settings,
+        )
+
+    def image_uri(self, model, region: str) -> str | None:
+        """The image the model runs on (validated at config load), or None when a pipeline picks it."""
+        return None
+
+    def creates_guardrail(self, model) -> bool:
+        """Whether the model's stack creates a Bedrock guardrail (its id reaches the router at deploy)."""
+        return False
+
+    def created_guardrail(self, stack) -> tuple[dict[str, str], str] | None:
+        """The guardrail the model's stack created, as (``{"identifier", "version"}``, ARN), or None."""
+        return None
+
+    def registry_entry(
+        self, environment: str, label: str, model, *, guardrail_created: bool
+    ) -> dict[str, Any]:
+        """The model's router registry entry; ``guardrail_created``: its stack made a guardrail."""
+        raise NotImplementedError
+
+    def grant_invoke(self, grantee: InvokeGrantee, environment: str, label: str, model) -> None:
+        """Give the router exactly what invoking this model needs."""
+        raise NotImplementedError
+
+    def content_types(self, model) -> list[str]:
+        """Request media types the model's route accepts."""
+        return []
+
+    def run_locally(self, report, run, label: str, model) -> dict | None:
+        """Add the model's rows to `make local`'s report (mlkit/local_run.py); what it did, for tests."""
+        raise NotImplementedError
+
+
+class SageMakerSource(ModelSource):
+    """A model served from its own SageMaker endpoint ``mlkit-<env>-<label>``."""
+
+    def registry_entry(
+        self, environment: str, label: str, model, *, guardrail_created: bool
+    ) -> dict[str, Any]:
+        is_async = model.hosting.type == "async"
+        return contract.sagemaker_entry(
+            source=self.name,
+            endpoint_name=names.endpoint_name(environment, label),
+            hosting=model.hosting.type,
+            content_types=self.content_types(model),
+            async_prefixes=names.async_prefixes(label) if is_async else None,
+        )
+
+    def content_types(self, model) -> list[str]:
+        return model.resolved_content_types
+
+    def grant_invoke(self, grantee: InvokeGrantee, environment: str, label: str, model) -> None:
+        parts = grantee.parts
+        endpoint = names.endpoint_name(environment, label)
+        endpoint_arn = f"arn:{parts.partition}:sagemaker:{parts.region}:{parts.account}:endpoint/{endpoint}"
+        if model.hosting.type != "async":
+            grantee.allow(("sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"), endpoint_arn)
+            return
+        inputs = names.async_prefixes(label)["input"]
+        grantee.allow(("sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpointAsync"), endpoint_arn)
+        grantee.allow(("s3:PutObject",), f"arn:{parts.partition}:s3:::{parts.artifacts_bucket}/{inputs}*")
+        grantee.allow_async_inputs()

@@ -1,0 +1,42 @@
+"""Custom-trained models: SageMaker training on a curated dataset, a metric gate, an endpoint."""
+
+from stacks.config.custom import TrainingModel
+from stacks.sources.base import SageMakerSource, StageResources
+
+
+class DatasetPipelineSource(SageMakerSource):
+    """A model whose pipeline starts from one of the config's datasets (its dataset stack)."""
+
+    trains_on_dataset = True
+
+    def stack_arguments(self, model, resources: StageResources) -> dict:
+        dataset = resources.datasets[model.dataset]
+        return {
+            "bucket_names": resources.data.bucket_names,
+            "glue_job_name": dataset.glue_job_name,
+            "curated_prefixes": dataset.curated_prefixes,
+        }
+
+
+class TrainingSource(DatasetPipelineSource):
+    name = "training"
+    config_model = TrainingModel
+
+    def describe(self, model) -> str:
+        return f"model trained on dataset {model.dataset}"
+
+    def stack_class(self, model) -> type:
+        from stacks.training_stack import TrainingModelStack
+
+        return TrainingModelStack
+
+    def image_uri(self, model, region: str) -> str:
+        from stacks.images import xgboost_uri
+
+        return xgboost_uri(region, version=model.xgboost_version)
+
+    def run_locally(self, report, run, label: str, model) -> dict | None:
+        from mlkit.custom_model_run import prepare_dataset_once, run_training_model
+
+        blocked = prepare_dataset_once(report, run, model.dataset)
+        return run_training_model(report, run, label, model, blocked)
