@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
-	bootstrap pipeline oidc workflows
+	bootstrap pipeline oidc workflows jumpstart
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -76,6 +76,10 @@ schema: deps  ## regenerate config/mlkit.schema.json and config/delivery.schema.
 
 images: deps  ## regenerate stacks/images/table.json from the sagemaker SDK's image_uris
 	$(PY) -m stacks.images.generate
+
+jumpstart: deps  ## resolve a JumpStart model's spec into stacks/sources/jumpstart/specs/: make jumpstart MODEL=id VERSION=x.y.z
+	@test -n "$(MODEL)" -a -n "$(VERSION)" || { echo "usage: make jumpstart MODEL=<model id> VERSION=<exact version>"; exit 2; }
+	$(PY) -m mlkit.jumpstart $(MODEL) $(VERSION)
 
 lint: deps  ## ruff over all Python
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ from stacks.sources.autopilot import AutopilotSource
 from stacks.sources.base import ModelSource
 from stacks.sources.bedrock import BedrockSource
 from stacks.sources.huggingface import HuggingFaceSource
+from stacks.sources.jumpstart import JumpStartSource
 from stacks.sources.pytorch_hub import PyTorchHubSource
 from stacks.sources.tensorflow_hub import TensorFlowHubSource
 from stacks.sources.training import TrainingSource
@@ -19,6 +20,7 @@ REGISTERED: tuple[ModelSource, ...] = (
     AutopilotSource(),
     PyTorchHubSource(),
     TensorFlowHubSource(),
+    JumpStartSource(),
 )
 SOURCES: dict[str, ModelSource] = {source.name: source for source in REGISTERED}
 
