@@ -32,6 +32,15 @@ EXPECTED_ROWS = {
     "sentiment": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
     "ner": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
     "summarizer": {CONFIG_CHECK: OK, QUEUE: OK, "model output": NOT_EMULATED},
+    "resnet": {
+        "package (packaging job code, local)": OK,
+        "deploy Lambda": OK,
+        CONFIG_CHECK: OK,
+        "served with network isolation": OK,
+        "router sends an image to this endpoint": OK,
+        "packaging job on AWS": NOT_EMULATED,
+    },
+    "mobilenet": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
     "chat": {"router calls Converse on this model": OK, "Converse answer, guardrail screening": NOT_EMULATED},
     "chat-plain": {
         "router calls Converse on this model": OK,

@@ -16,7 +16,9 @@ from stacks.nag import acknowledge, add_nag_checks
 from tests.stacks.synth import config_from, synthesize
 from tests.stacks.test_api_stack import CONFIG as API_CONFIG
 from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
+from tests.stacks.test_hub_model_stack import CONFIG as HUB_CONFIG
 from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
+from tests.stacks.test_jumpstart_stack import CONFIG as JUMPSTART_CONFIG
 from tests.stacks.test_training_stack import training_config
 
 # The shipped configs, and configs that exercise every source, hosting type and API option.
@@ -32,6 +34,10 @@ CONFIGS = {
     "training": training_config,
     # Autopilot models: tuning mode on real-time, ensembling on serverless, auto mode on async.
     "autopilot": lambda: config_from(AUTOPILOT_CONFIG),
+    # Hub models: PyTorch Hub on real-time and async (GPU), TensorFlow Hub on the default hosting.
+    "hub": lambda: config_from(HUB_CONFIG),
+    # JumpStart models: prepacked and isolated, gated with a EULA, script mode on async.
+    "jumpstart": lambda: config_from(JUMPSTART_CONFIG),
 }
 
 # The one place cfn-lint findings are ignored, each with its reason.
