@@ -37,6 +37,8 @@ MODELS = {
         "task": "image-classification",
     },
     "jumpstart": {"source": "jumpstart", "model_id": "pytorch-ic-mobilenet-v2", "version": "3.0.25"},
+    # For comparison: a pipeline with its own deploy Lambda, as each hub model has.
+    "training": {"source": "training", "dataset": "churn", "target": "churned"},
 }
 
 

@@ -18,11 +18,12 @@ from mlkit.custom_model_run import deploy, hosting
 from mlkit.emulator import ROOT
 from mlkit.local_context import Run
 from mlkit.report import NotEmulated, Report, StepFailed
-from mlkit.route_checks import RECORDED
+from mlkit.route_checks import RECORDED, queued_detail
 from mlkit.route_proof import prove_inline
 from stacks import names
 
 TINY_HUB = ROOT / "sample-data" / "tiny-hub"
+TINY_SAVED_MODEL = ROOT / "sample-data" / "tiny-savedmodel"
 JSON = "application/json"
 PNG = "image/png"
 PACKAGING_NOT_EMULATED = (
@@ -38,9 +39,10 @@ def stand_in(source, model) -> tuple[dict, Path, str]:
         if model.task == "object-detection":
             spec["entrypoint"] = "tiny_detector"
         return spec, TINY_HUB, f"{spec['entrypoint']} from {TINY_HUB.relative_to(ROOT)}"
-    raise NotEmulated(
-        f"no offline stand-in for {source.name} models here (a SavedModel needs TensorFlow to build): "
-        "tests/jobs/test_hub_tensorflow.py packages and serves a tiny one through the same code"
+    return (
+        source.packaging_spec(model),
+        TINY_SAVED_MODEL,
+        f"the SavedModel {TINY_SAVED_MODEL.relative_to(ROOT)}",
     )
 
 
@@ -59,12 +61,20 @@ def run_hub_model(report: Report, run: Run, label: str, model, source) -> dict:
     report.attempt(
         label, "served with network isolation", blocked, lambda row: isolated(row, run, label, outcome)
     )
-    report.attempt(
-        label,
-        "router sends an image to this endpoint",
-        blocked or run.router_blocked,
-        lambda row: route_image(row, run, label, outcome),
-    )
+    if model.hosting.type == "async":
+        report.attempt(
+            label,
+            "router queues an image for this endpoint",
+            blocked or run.router_blocked,
+            lambda row: queued_detail(row, run, label, sample_image(), PNG, JSON),
+        )
+    else:
+        report.attempt(
+            label,
+            "router sends an image to this endpoint",
+            blocked or run.router_blocked,
+            lambda row: route_image(row, run, label, outcome, source),
+        )
     with report.step(label, "packaging job on AWS"):
         raise NotEmulated(PACKAGING_NOT_EMULATED)
     return outcome
@@ -119,31 +129,48 @@ def sample_image() -> bytes:
     return buffer.getvalue()
 
 
-def served_answer(archive: bytes, body: bytes, content_type: str) -> str:
-    """What the packaged serving code answers for ``body``: model.tar.gz unpacked and called as the
-    PyTorch inference toolkit does (model_fn, input_fn, predict_fn, output_fn)."""
+def served_answer(archive: bytes, body: bytes, content_type: str, framework: str) -> str:
+    """What the packaged serving code answers for ``body``, model.tar.gz unpacked and called as the
+    framework's container does: the PyTorch toolkit's model_fn, input_fn, predict_fn, output_fn, or
+    TF Serving's input_handler, the SavedModel's serving_default, output_handler."""
     import importlib.util
 
     with tempfile.TemporaryDirectory() as directory:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(directory, filter="data")
-        spec = importlib.util.spec_from_file_location(
-            "packaged_inference", Path(directory) / "code" / "inference.py"
-        )
+        path = Path(directory) / "code" / "inference.py"
+        spec = importlib.util.spec_from_file_location("packaged_inference", path)
         handler = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(handler)
+        if framework == "tensorflow":
+            return tensorflow_serving_answer(handler, Path(directory), body, content_type)
         loaded = handler.model_fn(directory)
         return handler.output_fn(handler.predict_fn(handler.input_fn(body, content_type), loaded), JSON)
 
 
-def route_image(row, run: Run, label: str, outcome: dict) -> None:
+def tensorflow_serving_answer(handler, directory: Path, body: bytes, content_type: str) -> str:
+    """TF Serving's REST predict, done here by the SavedModel itself (the TF Serving binary is not run)."""
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    context = SimpleNamespace(request_content_type=content_type, accept_header=JSON)
+    request = json.loads(handler.input_handler(io.BytesIO(body), context))
+    signature = tf.saved_model.load(str(directory / "model" / "1")).signatures["serving_default"]
+    (outputs,) = signature(tf.constant(request["instances"], tf.float32)).values()
+    predictions = json.dumps({"predictions": outputs.numpy().tolist()})
+    answer, _ = handler.output_handler(SimpleNamespace(status_code=200, content=predictions), context)
+    return answer
+
+
+def route_image(row, run: Run, label: str, outcome: dict, source) -> None:
     image = sample_image()
-    expected = served_answer(outcome["archive"], image, PNG)
+    expected = served_answer(outcome["archive"], image, PNG, source.framework)
     prove_inline(run, label, image, PNG, expected, JSON)
     top = json.loads(expected).get("predictions", [{}])[0]
     row.detail = (
         f"a {len(image)}-byte PNG → POST /models/{label}/invoke → 200 with the packaged model's answer "
         f"(top: {top.get('label')} {top.get('score', 0):.3f}); {RECORDED} InvokeEndpoint to "
         f"{run.endpoint_name(label)} with the image's bytes (the answer is computed locally from "
-        "model.tar.gz's code/inference.py and served by moto: the PyTorch container does not run offline)"
+        "model.tar.gz's code/inference.py and served by moto: the framework's container does not run offline)"
     )

@@ -40,6 +40,14 @@ EXPECTED_ROWS = {
         "router sends an image to this endpoint": OK,
         "packaging job on AWS": NOT_EMULATED,
     },
+    "flowers": {
+        "package (packaging job code, local)": OK,
+        "deploy Lambda": OK,
+        CONFIG_CHECK: OK,
+        "served with network isolation": OK,
+        "router queues an image for this endpoint": OK,
+        "packaging job on AWS": NOT_EMULATED,
+    },
     "mobilenet": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
     "chat": {"router calls Converse on this model": OK, "Converse answer, guardrail screening": NOT_EMULATED},
     "chat-plain": {

@@ -25,6 +25,8 @@ from tests.stacks.test_training_stack import training_config
 CONFIGS = {
     "dev": lambda: load_config(CONFIG_DIR / "dev.yaml"),
     "prod": lambda: load_config(CONFIG_DIR / "prod.yaml"),
+    # The held-out config: one model of every source and hosting type.
+    "showcase": lambda: load_config(CONFIG_DIR / "showcase.yaml"),
     "all-hf-hosting": lambda: config_from(
         {"environment": "hf", "region": "eu-west-1", "models": HUGGINGFACE_MODELS}
     ),
