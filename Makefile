@@ -90,4 +90,6 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/router.py
 	$(PY) benchmarks/catalog_synth.py
 	$(PY) benchmarks/delivery_synth.py
+	$(PY) benchmarks/source_synth.py
+	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/suite.py

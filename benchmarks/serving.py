@@ -27,12 +27,12 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from benchmarks.report import write_section  # noqa: E402
 from jobs.packaging import pytorch_hub, tensorflow_hub  # noqa: E402
 from jobs.packaging.spec import packaging_spec  # noqa: E402
 
@@ -172,9 +172,24 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     with tempfile.TemporaryDirectory(prefix="mlkit-bench-serving-") as workdir:
         rows = torch_rows(Path(workdir), samples) + tensorflow_rows(Path(workdir), samples)
-    print(f"{'model':26} {'measure':10} {'serving ms':>11} {'bare ms':>9} {'ratio':>7}")
-    for model, measure, serving, bare in rows:
-        print(f"{model:26} {measure:10} {serving * 1000:11.2f} {bare * 1000:9.2f} {serving / bare:7.2f}")
+    lines = [
+        "## Hub serving code",
+        "",
+        f"`python benchmarks/serving.py --samples {samples}`: the packaged tiny models' serving code against "
+        "the bare framework model, medians of alternating samples in the same run, one thread each.",
+        "",
+        "| model | measure | serving | bare | ratio |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {model} | {measure} | {serving * 1e3:.2f} ms | {bare * 1e3:.2f} ms | {serving / bare:.2f}× |"
+            for model, measure, serving, bare in rows
+        ),
+        "",
+        "On models this small the per-image ratios measure what serving adds around the model: decoding the "
+        "JPEG or PNG, resizing (to 224x224 for TF Hub), and JSON (TF Serving's REST instances).",
+    ]
+    write_section("serving", "\n".join(lines))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
