@@ -89,3 +89,34 @@ def framework_inference_uri(framework: str, region: str, *, version: str | None,
     chosen = _pick(f"{framework}/", version, "framework_version", f" for {framework}")
     processor = "gpu" if gpu else "cpu"
     return _uri(f"{framework}/{chosen}/{processor}", region, f"{framework} {chosen}")
+
+
+def framework_training_uri(framework: str, region: str, *, version: str | None, gpu: bool) -> str:
+    """A framework's training DLC ("pytorch", "tensorflow"); defaults to the newest version."""
+    chosen = _pick(f"{framework}-training/", version, "framework_version", f" for {framework} training")
+    processor = "gpu" if gpu else "cpu"
+    return _uri(f"{framework}-training/{chosen}/{processor}", region, f"{framework} training {chosen}")
+
+
+def sklearn_uri(region: str, *, version: str | None, scope: str) -> str:
+    """The SageMaker scikit-learn container for ``scope`` ("training" or "inference"); newest by default."""
+    chosen = _pick(f"sklearn-{scope}/", version, "framework_version", f" for scikit-learn {scope}")
+    return _uri(f"sklearn-{scope}/{chosen}", region, f"scikit-learn {chosen}")
+
+
+def huggingface_training_uri(
+    region: str, *, transformers_version: str | None, pytorch_version: str | None
+) -> str:
+    """The Hugging Face training DLC (GPU); defaults to the newest transformers and its PyTorch."""
+    transformers = _pick(
+        "huggingface-training/", transformers_version, "transformers_version", " for training"
+    )
+    prefix = f"huggingface-training/{transformers}/pytorch"
+    pytorch = _pick(prefix, pytorch_version, "pytorch_version", f" for transformers {transformers} training")
+    return _uri(f"{prefix}{pytorch}/gpu", region, f"transformers {transformers} training")
+
+
+def processing_uri(kind: str, region: str, *, version: str | None = None) -> str:
+    """A processing container: "spark" (SageMaker Spark processing) or "data-wrangler"; newest by default."""
+    chosen = _pick(f"{kind}/", version, "version", f" for {kind} processing")
+    return _uri(f"{kind}/{chosen}", region, f"{kind} {chosen}")

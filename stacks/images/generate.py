@@ -81,20 +81,72 @@ def simple_images(framework: str, scope: str, versions: list[str]) -> dict:
     return images
 
 
-def framework_inference_images(framework: str) -> dict:
-    """The framework's inference DLC (PyTorch, TensorFlow Serving), CPU and GPU, newest versions."""
-    config = _versions(framework, "inference")
+def framework_images(framework: str, scope: str = "inference", key: str | None = None) -> dict:
+    """A framework's DLC (PyTorch, TensorFlow) for ``scope``, CPU and GPU, newest versions, under
+    ``<key>/<version>/<processor>`` (key default: the framework's name)."""
+    config = _versions(framework, scope)
     images = {}
     for image_version in _newest(list(config)):
         details = config[image_version]
         py_version = details.get("py_versions", [None])[-1]
         for processor, instance in (("cpu", "ml.m5.xlarge"), ("gpu", "ml.g5.xlarge")):
-            images[f"{framework}/{image_version}/{processor}"] = _by_region(
+            images[f"{key or framework}/{image_version}/{processor}"] = _by_region(
                 lambda region, v=image_version, p=py_version, i=instance: image_uris.retrieve(
-                    framework, region, version=v, py_version=p, instance_type=i, image_scope="inference"
+                    framework, region, version=v, py_version=p, instance_type=i, image_scope=scope
                 ),
                 details["registries"],
             )
+    return images
+
+
+def huggingface_training_images() -> dict:
+    """The HF training DLC (GPU: the HF training images are built for CUDA), newest transformers."""
+    config = image_uris.config_for_framework("huggingface")["training"]
+    images = {}
+    for transformers in _newest(list(config["versions"]), count=3):
+        for base, details in config["versions"][transformers].items():
+            if not base.startswith("pytorch"):
+                continue
+            images[f"huggingface-training/{transformers}/{base}/gpu"] = _by_region(
+                lambda region, t=transformers, b=base, p=details["py_versions"][-1]: image_uris.retrieve(
+                    "huggingface",
+                    region,
+                    version=t,
+                    base_framework_version=b,
+                    py_version=p,
+                    instance_type="ml.g5.xlarge",
+                    image_scope="training",
+                ),
+                details["registries"],
+            )
+    return images
+
+
+def sklearn_images() -> dict:
+    """The SageMaker scikit-learn container, for training and for serving, its plain x.y-z versions."""
+    images = {}
+    for scope in ("training", "inference"):
+        versions = [v for v in _versions("sklearn", scope) if v.count("-") == 1 and v[0] != "0"]
+        for image_version in versions:
+            images[f"sklearn-{scope}/{image_version}"] = _by_region(
+                lambda region, v=image_version, s=scope: image_uris.retrieve(
+                    "sklearn", region, version=v, image_scope=s, instance_type="ml.m5.xlarge"
+                ),
+                _versions("sklearn", scope)[image_version]["registries"],
+            )
+    return images
+
+
+def processing_images(framework: str, versions: list[str]) -> dict:
+    """Processing containers (Spark, Data Wrangler) under ``<framework>/<version>``."""
+    images = {}
+    for image_version in versions:
+        images[f"{framework}/{image_version}"] = _by_region(
+            lambda region, v=image_version: image_uris.retrieve(
+                framework, region, version=v, image_scope="processing", instance_type="ml.m5.xlarge"
+            ),
+            _versions(framework, "processing")[image_version]["registries"],
+        )
     return images
 
 
@@ -105,8 +157,14 @@ def build_table() -> dict:
         **huggingface_images(),
         **simple_images("huggingface-llm", "inference", tgi),
         **simple_images("xgboost", "inference", xgboost),
-        **framework_inference_images("pytorch"),
-        **framework_inference_images("tensorflow"),
+        **framework_images("pytorch"),
+        **framework_images("tensorflow"),
+        **framework_images("pytorch", "training", "pytorch-training"),
+        **framework_images("tensorflow", "training", "tensorflow-training"),
+        **huggingface_training_images(),
+        **sklearn_images(),
+        **processing_images("spark", ["3.3", "3.5"]),
+        **processing_images("data-wrangler", ["3.x"]),
     }
     return {
         "generated_from": f"sagemaker-core {version('sagemaker-core')}",
