@@ -55,7 +55,7 @@ class AutopilotModelStack(cdk.Stack):
         model: AutopilotModel,
         key: kms.IKey,
         bucket_names: dict[str, str],
-        glue_job_name: str,
+        glue_job_name: str | None,
         curated_prefixes: dict[str, str],
         **kwargs,
     ) -> None:

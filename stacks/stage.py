@@ -74,6 +74,7 @@ class MlKitStage(cdk.Stage):
                 key=self.data.key,
                 bucket_names=self.data.bucket_names,
                 database_name=self.data.database_name,
+                settings=config.dataset_setting(dataset),
                 **stack_settings,
             )
             for dataset, definition in config.datasets.items()

@@ -51,7 +51,7 @@ class TrainingModelStack(cdk.Stack):
         model: TrainingModel,
         key: kms.IKey,
         bucket_names: dict[str, str],
-        glue_job_name: str,
+        glue_job_name: str | None,
         curated_prefixes: dict[str, str],
         **kwargs,
     ) -> None:

@@ -4,16 +4,24 @@ import difflib
 import functools
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.base import StrictModel, invalid
-from stacks.config.custom import AutopilotModel, DatasetDefinition, TrainingModel, dataset_definitions
+from stacks.config.custom import (
+    DATASET,
+    AutopilotModel,
+    DatasetDefinition,
+    TrainingModel,
+    dataset_definitions,
+)
+from stacks.config.datasets import GLUE, DatasetSettings
 from stacks.sources import config_models, source_of
 
 # One entry per registered source (stacks/sources), told apart by its `source` key.
 ModelEntry = Annotated[Union[config_models()], Field(discriminator="source")]  # noqa: UP007
 # Short enough that mlkit-<env>-<model>-<hash> fits SageMaker's 63-character names.
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]
+DatasetName = Annotated[str, StringConstraints(pattern=DATASET)]
 
 
 @functools.cache
@@ -74,6 +82,9 @@ class BedrockSettings(StrictModel):
 class MlKitConfig(StrictModel):
     """One environment: where it deploys, how data is kept, and the models it serves."""
 
+    # A dump reads back as a config: `datasets:`, not the field's name (kept free for the property).
+    model_config = ConfigDict(**StrictModel.model_config, serialize_by_alias=True)
+
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{0,11}$", description="e.g. dev, prod.")
     account: str | None = Field(
         default=None,
@@ -91,6 +102,12 @@ class MlKitConfig(StrictModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     bedrock: BedrockSettings = Field(default_factory=BedrockSettings)
     models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
+    # Read as `datasets:`; the `datasets` property keeps meaning each dataset's definition.
+    dataset_settings: dict[DatasetName, DatasetSettings] = Field(
+        default_factory=dict,
+        alias="datasets",
+        description="How each dataset (named by its models) is prepared. Default: prepare: glue.",
+    )
 
     _account_as_text = field_validator("account", mode="before")(check_account)
     _real_region = field_validator("region")(check_region)
@@ -117,6 +134,34 @@ class MlKitConfig(StrictModel):
     @model_validator(mode="after")
     def _datasets_agree(self) -> "MlKitConfig":
         dataset_definitions(self.custom_models)
+        return self
+
+    def dataset_setting(self, dataset: str) -> DatasetSettings:
+        """How ``dataset`` is prepared: its ``datasets:`` entry, or Glue."""
+        return self.dataset_settings.get(dataset, GLUE)
+
+    @model_validator(mode="after")
+    def _dataset_settings_apply(self) -> "MlKitConfig":
+        from stacks.config.flow_file import FlowError, check_flow, raw_bucket_pattern
+
+        used = self.datasets
+        buckets = raw_bucket_pattern(environment=self.environment, account=self.account, region=self.region)
+        for name, settings in self.dataset_settings.items():
+            if name not in used:
+                raise invalid(
+                    f"datasets.{name}",
+                    f"no model uses dataset {name!r}; datasets of the models: {', '.join(used) or 'none'}",
+                )
+            if settings.prepare == "data_wrangler":
+                try:
+                    check_flow(
+                        settings.flow_path,
+                        output_node=settings.output_node,
+                        dataset=name,
+                        raw_buckets=buckets,
+                    )
+                except FlowError as error:
+                    raise invalid(f"datasets.{name}.{error.key}", str(error)) from None
         return self
 
     @model_validator(mode="after")

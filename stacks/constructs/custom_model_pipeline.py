@@ -38,7 +38,8 @@ class CustomModelPipeline(Construct):
       model: the config entry; its ``dataset`` and ``trigger`` are read here.
       key: the data stack's key.
       bucket_names: the data stack's bucket names by kind ("curated", "artifacts", ...).
-      glue_job_name: the dataset's Glue job, which "Prepare data?" runs.
+      glue_job_name: the dataset's Glue job, which "Prepare data?" runs; None for a dataset its own
+        Processing job or Data Wrangler flow prepares (a manual prepare then fails, naming its pipeline).
       curated_prefixes: the dataset's curated prefixes by format.
       package_group_description: what the group holds.
 
@@ -57,7 +58,7 @@ class CustomModelPipeline(Construct):
         model: TrainingModel | AutopilotModel,
         key: kms.IKey,
         bucket_names: dict[str, str],
-        glue_job_name: str,
+        glue_job_name: str | None,
         curated_prefixes: dict[str, str],
         package_group_description: str,
     ) -> None:
@@ -102,7 +103,12 @@ class CustomModelPipeline(Construct):
             self,
             "Pipeline",
             state_machine_name=self.prefix,
-            definition=prepare_step(self, glue_job_name=self.glue_job_name, next_step=steps),
+            definition=prepare_step(
+                self,
+                glue_job_name=self.glue_job_name,
+                next_step=steps,
+                dataset_pipeline=names.dataset_state_machine_name(self.environment_name, self.model.dataset),
+            ),
             timeout=timeout,
         )
         self.state_machine = pipeline.state_machine

@@ -67,9 +67,26 @@ def start_when_dataset_prepared(
     )
 
 
-def prepare_step(scope: Construct, *, glue_job_name: str, next_step: sfn.IChainable) -> sfn.Choice:
+def prepare_step(
+    scope: Construct, *, glue_job_name: str | None, next_step: sfn.IChainable, dataset_pipeline: str = ""
+) -> sfn.Choice:
     """Choice "Prepare data?": with ``{"prepare": true}`` in the input, run the dataset's Glue job
-    (.sync, result at ``$.glue``) before ``next_step``; otherwise go straight to ``next_step``."""
+    (.sync, result at ``$.glue``) before ``next_step``; otherwise go straight to ``next_step``.
+
+    A dataset prepared by a Processing job or a Data Wrangler flow (``glue_job_name`` None) is prepared
+    by its own state machine, ``dataset_pipeline``: a manual prepare here ends in a Fail saying so."""
+    requested = sfn.Condition.and_(
+        sfn.Condition.is_present("$.prepare"), sfn.Condition.boolean_equals("$.prepare", True)
+    )
+    if glue_job_name is None:
+        elsewhere = sfn.Fail(
+            scope,
+            "Prepared elsewhere",
+            error="PreparedByItsOwnPipeline",
+            cause=f"This dataset is prepared by its own state machine {dataset_pipeline}: start that one; "
+            "its Dataset Prepared event starts this pipeline (trigger: on_upload).",
+        )
+        return sfn.Choice(scope, "Prepare data?").when(requested, elsewhere).otherwise(next_step)
     run = tasks.GlueStartJobRun(
         scope,
         "Run Glue job",
@@ -77,9 +94,6 @@ def prepare_step(scope: Construct, *, glue_job_name: str, next_step: sfn.IChaina
         integration_pattern=sfn.IntegrationPattern.RUN_JOB,
         result_path="$.glue",
         result_selector={"JobRunId.$": "$.Id", "JobRunState.$": "$.JobRunState"},
-    )
-    requested = sfn.Condition.and_(
-        sfn.Condition.is_present("$.prepare"), sfn.Condition.boolean_equals("$.prepare", True)
     )
     return sfn.Choice(scope, "Prepare data?").when(requested, run.next(next_step)).otherwise(next_step)
 

@@ -13,7 +13,8 @@ class DatasetPipelineSource(SageMakerSource):
         dataset = resources.datasets[model.dataset]
         return {
             "bucket_names": resources.data.bucket_names,
-            "glue_job_name": dataset.glue_job_name,
+            # Only a Glue dataset can be prepared inside a model's pipeline ({"prepare": true}).
+            "glue_job_name": dataset.glue_job_name if dataset.prepare == "glue" else None,
             "curated_prefixes": dataset.curated_prefixes,
         }
 

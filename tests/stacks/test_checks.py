@@ -16,6 +16,7 @@ from stacks.nag import acknowledge, add_nag_checks
 from tests.stacks.synth import config_from, synthesize
 from tests.stacks.test_api_stack import CONFIG as API_CONFIG
 from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
+from tests.stacks.test_dataset_stack import PREPARE_CONFIG
 from tests.stacks.test_hub_model_stack import CONFIG as HUB_CONFIG
 from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
 from tests.stacks.test_jumpstart_stack import CONFIG as JUMPSTART_CONFIG
@@ -40,6 +41,8 @@ CONFIGS = {
     "hub": lambda: config_from(HUB_CONFIG),
     # JumpStart models: prepacked and isolated, gated with a EULA, script mode on async.
     "jumpstart": lambda: config_from(JUMPSTART_CONFIG),
+    # Datasets prepared by a Processing job and by a Data Wrangler flow.
+    "dataset-prep": lambda: config_from(PREPARE_CONFIG),
 }
 
 # The one place cfn-lint findings are ignored, each with its reason.
