@@ -111,7 +111,22 @@ def load_base(hyperparameters: dict, labels: list[str]):
         ignore_mismatched_sizes=True,  # a checkpoint's own head has other classes
         token=token,
     )
+    if hyperparameters["task"] == "image-classification":
+        return model, image_processor(hyperparameters["base_model"], token)
     return model, auto_processor.from_pretrained(hyperparameters["base_model"], token=token)
+
+
+def image_processor(base_model: str, token: str | None):
+    """AutoImageProcessor, which in transformers 5 wants torchvision (the HF containers have it);
+    without torchvision, the checkpoint's own slow (PIL) processor, which does the same resizing."""
+    import transformers
+
+    try:
+        return transformers.AutoImageProcessor.from_pretrained(base_model, token=token)
+    except ImportError:
+        config, _ = transformers.ImageProcessingMixin.get_image_processor_dict(base_model, token=token)
+        slow = config["image_processor_type"].removesuffix("Fast")
+        return getattr(transformers, slow).from_pretrained(base_model, token=token)
 
 
 def encode(processor, task: str, inputs: list, max_length: int) -> dict:
