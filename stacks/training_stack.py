@@ -1,6 +1,7 @@
 """A custom-trained model: SageMaker training on curated data, a metric gate, the registry, an endpoint."""
 
 import aws_cdk as cdk
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
@@ -9,18 +10,31 @@ from constructs import Construct
 
 from stacks import names
 from stacks.config import TrainingModel
+from stacks.config.custom import PROJECT_ROOT
 from stacks.constructs.custom_model_pipeline import PIPELINE_ID, CustomModelPipeline
 from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.training_steps import (
-    TRAIN_SCRIPT,
     gate_states,
     register_state,
-    source_tarball,
+    training_job_definition,
     training_job_state,
 )
-from stacks.images import xgboost_uri
+from stacks.constructs.tuning_steps import (
+    acknowledge_tuning_wildcards,
+    tuning_grants,
+    tuning_job_prefix,
+    tuning_states,
+)
+from stacks.huggingface_stack import secret_reference
 from stacks.nag import acknowledge_wildcard
+from stacks.training_algorithms import (
+    entry_point,
+    serving_environment,
+    serving_image,
+    source_tarball,
+    training_image,
+)
 
 PREPARE_AND_DEPLOY_SECONDS = 7 * 3600
 # The state that names the trained model's containers: the local run reads it from the deployed pipeline.
@@ -72,8 +86,9 @@ class TrainingModelStack(cdk.Stack):
         self.prefix = self.pipeline.prefix
         self.key = key
         self.curated, self.artifacts = self.pipeline.curated, self.pipeline.artifacts
-        self.image = xgboost_uri(self.region, version=model.xgboost_version)
+        self.image, self.serving_image = self._images(model)
         self.output_prefix = f"models/{model_label}/"
+        self.tuning_prefix = tuning_job_prefix(environment_name, model_label) if model.tuning else None
 
         source = self._execution_role(model)
         self.deploy = DeploySteps(
@@ -89,44 +104,78 @@ class TrainingModelStack(cdk.Stack):
         )
         self.state_machine = self.pipeline.add_state_machine(
             steps=self._definition(model, curated_prefixes, source),
-            # Training may take max_runtime; Glue and a blue/green deployment take a few hours at most.
-            timeout=cdk.Duration.seconds(model.max_runtime + PREPARE_AND_DEPLOY_SECONDS),
+            # Training (every tuning round) may take max_runtime; Glue and a blue/green deployment a
+            # few hours at most.
+            timeout=cdk.Duration.seconds(self._training_seconds(model) + PREPARE_AND_DEPLOY_SECONDS),
             job_role=self.role,
             job_volume_key=key,  # CreateTrainingJob with VolumeKmsKeyId: SageMaker grants as the caller
-            grants=self._training_job_grants(),
+            grants=self._training_job_grants(model),
         )
-        acknowledge_wildcard(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
-            self._training_jobs(),
-            "Each run names its training job <prefix>-<random>; the grant covers this model's jobs only.",
-        )
+        policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        if self.tuning_prefix:
+            acknowledge_tuning_wildcards(policy, self.tuning_prefix)
+        else:
+            acknowledge_wildcard(
+                policy,
+                self._training_jobs(),
+                "Each run names its training job <prefix>-<random>; the grant covers this model's jobs only.",
+            )
 
-    def _container(self, source: s3_assets.Asset | None) -> dict:
-        container = {"Image": self.image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}
-        if source:
-            # The XGBoost framework container serves with train.py's model_fn/input_fn/... functions.
-            container["Environment"] = {
-                "SAGEMAKER_PROGRAM": TRAIN_SCRIPT.name,
-                "SAGEMAKER_SUBMIT_DIRECTORY": source.s3_object_url,
-                "SAGEMAKER_REGION": self.region,
-            }
+    @staticmethod
+    def _training_seconds(model: TrainingModel) -> int:
+        return model.tuning.worst_case_seconds(model.max_runtime) if model.tuning else model.max_runtime
+
+    def _images(self, model: TrainingModel) -> tuple[str, str]:
+        """(training, serving) images: the table's, or the container model's own (built by CDK from its
+        dockerfile at deploy, or its image_uri)."""
+        if model.dockerfile:
+            self.docker_image = ecr_assets.DockerImageAsset(
+                self, "ContainerImage", directory=str(PROJECT_ROOT / model.dockerfile)
+            )
+            return self.docker_image.image_uri, self.docker_image.image_uri
+        self.docker_image = None
+        return training_image(model, self.region), serving_image(model, self.region)
+
+    def _container(self, model: TrainingModel, source: s3_assets.Asset | None) -> dict:
+        container = {
+            "Image": self.serving_image,
+            "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts",
+        }
+        # Script mode serves with the script's model_fn/input_fn/...; a fine-tuned HF model with its task.
+        environment = serving_environment(model, source.s3_object_url if source else None, self.region)
+        if environment:
+            container["Environment"] = environment
         return container
 
     def _definition(self, model, curated_prefixes, source) -> sfn.IChainable:
-        container = self._container(source)
-        train = training_job_state(
+        container = self._container(model, source)
+        definition = training_job_definition(
             self,
-            job_prefix=self.prefix,
-            model_label=self.model_label,
             model=model,
             image=self.image,
             role_arn=self.role.role.role_arn,
             key_arn=self.key.key_arn,
-            train_url=self.curated.s3_url_for_object(curated_prefixes["xgboost_train"]),
-            validation_url=self.curated.s3_url_for_object(curated_prefixes["xgboost_validation"]),
+            **self._channels(model, curated_prefixes),
             output_url=self.artifacts.s3_url_for_object(self.output_prefix),
             source_url=source.s3_object_url if source else None,
+            environment={"HF_TOKEN_SECRET": self.token_secret_arn} if self.token_secret_arn else None,
         )
+        if model.tuning:
+            metric, direction = model.tuning.resolved_objective(model.metric, model.gate_lower_is_better)
+            train = tuning_states(
+                self,
+                job_prefix=self.tuning_prefix,
+                training_job_definition=definition,
+                tuning=model.tuning,
+                objective_metric=metric,
+                direction=direction,
+                key_arn=self.key.key_arn,
+                model_label=self.model_label,
+            )
+        else:
+            train = training_job_state(
+                self, job_prefix=self.prefix, model_label=self.model_label, definition=definition
+            )
         register = register_state(
             self,
             group_name=self.prefix,
@@ -141,6 +190,19 @@ class TrainingModelStack(cdk.Stack):
         train.next(gate_states(self, model=model, on_pass=register))
         return train
 
+    def _channels(self, model: TrainingModel, curated_prefixes: dict[str, str]) -> dict[str, str | None]:
+        """Tabular algorithms read the encoded train and validation CSVs; a Hugging Face model the
+        dataset's headered CSV with its raw text (it holds out its own validation)."""
+        if model.algorithm == "huggingface":
+            return {
+                "train_url": self.curated.s3_url_for_object(curated_prefixes["autopilot"]),
+                "validation_url": None,
+            }
+        return {
+            "train_url": self.curated.s3_url_for_object(curated_prefixes["xgboost_train"]),
+            "validation_url": self.curated.s3_url_for_object(curated_prefixes["xgboost_validation"]),
+        }
+
     def _sagemaker_arn(self, kind: str, name: str) -> str:
         return self.format_arn(service="sagemaker", resource=kind, resource_name=name)
 
@@ -149,17 +211,26 @@ class TrainingModelStack(cdk.Stack):
         self.role = ExecutionRole(
             self, "ExecutionRole", description=f"SageMaker trains and hosts {self.prefix}"
         )
-        source = None
-        if model.algorithm == "script":
-            source = s3_assets.Asset(self, "TrainingSource", path=str(source_tarball()))
+        source, script = None, entry_point(model)
+        if script:
+            source = s3_assets.Asset(self, "TrainingSource", path=str(source_tarball(script)))
+        self.token_secret_arn = None
+        if model.token_secret:
+            self.token_secret_arn, _ = secret_reference(self, model.token_secret)
         self._grant_execution_role(model, source)
         return source
 
     def _grant_execution_role(self, model: TrainingModel, source: s3_assets.Asset | None) -> None:
         role = self.role
-        role.allow_image_pull(self.image)
+        if self.docker_image:
+            role.allow_repository_pull(self.docker_image.repository.repository_arn)
+        else:
+            for image in dict.fromkeys((self.image, self.serving_image)):
+                role.allow_image_pull(image)
+        if self.token_secret_arn:
+            role.allow_secret_read(self.token_secret_arn)
         role.allow_key_use(self.key)
-        data_prefix = f"{model.dataset}/xgboost/"
+        data_prefix = f"{model.dataset}/{'autopilot' if model.algorithm == 'huggingface' else 'xgboost'}/"
         role.allow_prefixes(self.curated, read=[data_prefix])
         role.allow_prefixes(self.artifacts, read=[self.output_prefix], write=[self.output_prefix])
         role.allow_listing(self.curated, data_prefix)
@@ -172,8 +243,10 @@ class TrainingModelStack(cdk.Stack):
     def _training_jobs(self) -> str:
         return self._sagemaker_arn("training-job", f"{self.prefix.lower()}-*")
 
-    def _training_job_grants(self) -> list[iam.PolicyStatement]:
-        """What "Train model" (raw ASL, so no grant of its own) needs: this model's jobs only."""
+    def _training_job_grants(self, model: TrainingModel) -> list[iam.PolicyStatement]:
+        """What "Train model" or "Tune model" (raw ASL, so no grant of its own) needs: this model's jobs."""
+        if model.tuning:
+            return tuning_grants(self, self.tuning_prefix)
         sync_rule = self.format_arn(
             service="events",
             resource="rule",

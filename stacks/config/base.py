@@ -19,7 +19,8 @@ class ConfigError(Exception):
 class StrictModel(BaseModel):
     """A config section: unknown keys are errors that list the allowed ones."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Dumped by alias (tuning ranges' min/max, the datasets section), so a dump reads back as config.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -4,7 +4,7 @@ import difflib
 import functools
 from typing import Annotated, Literal, Union
 
-from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks.config.base import StrictModel, invalid
 from stacks.config.custom import (
@@ -83,7 +83,6 @@ class MlKitConfig(StrictModel):
     """One environment: where it deploys, how data is kept, and the models it serves."""
 
     # A dump reads back as a config: `datasets:`, not the field's name (kept free for the property).
-    model_config = ConfigDict(**StrictModel.model_config, serialize_by_alias=True)
 
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{0,11}$", description="e.g. dev, prod.")
     account: str | None = Field(

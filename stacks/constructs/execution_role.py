@@ -83,7 +83,11 @@ class ExecutionRole(Construct):
 
     def allow_image_pull(self, image_uri: str) -> None:
         """Pull from that image's ECR repository only (plus the token call, which has no resource)."""
-        self._add(IMAGE_PULL_ACTIONS, [repository_arn(image_uri, cdk.Aws.PARTITION)])
+        self.allow_repository_pull(repository_arn(image_uri, cdk.Aws.PARTITION))
+
+    def allow_repository_pull(self, repository: str) -> None:
+        """Pull from one ECR repository, given by ARN (e.g. a Docker image asset's, known at deploy)."""
+        self._add(IMAGE_PULL_ACTIONS, [repository])
         self._add(["ecr:GetAuthorizationToken"], ["*"])
         acknowledge(
             self._policy,

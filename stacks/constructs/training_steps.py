@@ -1,12 +1,5 @@
 """The training pipeline's own states: train (SageMaker, .sync), gate on a metric, register."""
 
-import gzip
-import hashlib
-import io
-import json
-import tarfile
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -14,60 +7,16 @@ from constructs import Construct
 
 from stacks.config import TrainingModel
 from stacks.constructs.pipeline import unique_name
+from stacks.training_algorithms import TRAIN_SCRIPT, hyperparameters, metric_definitions, network_isolation
 
-ROOT = Path(__file__).resolve().parents[2]
-TRAIN_SCRIPT = ROOT / "jobs" / "training" / "train.py"
-CACHE = ROOT / ".cache" / "training-source"
+__all__ = ["TRAIN_SCRIPT", "gate_states", "register_state", "training_job_definition", "training_job_state"]
+
 CSV = "text/csv"
 
 
-def source_tarball() -> Path:
-    """jobs/training/train.py as sourcedir.tar.gz, byte-for-byte reproducible (a stable asset hash).
-
-    SageMaker's script mode unpacks its source with tarfile, so a zip asset would not do.
-    """
-    script = TRAIN_SCRIPT.read_bytes()
-    target = CACHE / hashlib.sha256(script).hexdigest()[:16] / "sourcedir.tar.gz"
-    if not target.exists():
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            info = tarfile.TarInfo("train.py")
-            info.size, info.mode, info.mtime = len(script), 0o644, 0
-            archive.addfile(info, io.BytesIO(script))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-    return target
-
-
-def metric_definitions(model: TrainingModel) -> list[dict[str, str]]:
-    """Script mode prints `validation-auc:0.83`; SageMaker reads it back as validation:auc."""
-    names = str(model.hyperparameters.get("eval_metric", "")).split(",")
-    return [
-        {"Name": f"{channel}:{name}", "Regex": f"{channel}-{name}:([-+0-9.eE]+)"}
-        for channel in ("train", "validation")
-        for name in names
-        if name
-    ]
-
-
-def hyperparameters(model: TrainingModel, source_url: str | None, region: str) -> dict[str, str]:
-    """Built-in: strings as given. Script mode: JSON-encoded, as the sagemaker SDK sends them."""
-    if source_url is None:
-        return {key: str(value) for key, value in model.hyperparameters.items()}
-    values = {
-        **model.hyperparameters,
-        "sagemaker_program": TRAIN_SCRIPT.name,
-        "sagemaker_submit_directory": source_url,
-        "sagemaker_region": region,
-    }
-    return {key: json.dumps(value) for key, value in values.items()}
-
-
-def training_job_state(
+def training_job_definition(
     scope: Construct,
     *,
-    job_prefix: str,
-    model_label: str,
     model: TrainingModel,
     image: str,
     role_arn: str,
@@ -76,11 +25,15 @@ def training_job_state(
     validation_url: str,
     output_url: str,
     source_url: str | None,
-) -> sfn.CustomState:
-    """CreateTrainingJob (.sync) as raw ASL, so its IAM is this stack's own prefix-scoped policy
-    rather than the task construct's grant on every training job in the account."""
+    environment: dict[str, str] | None = None,
+) -> dict:
+    """What a training job runs, in CreateTrainingJob's shape without its name and tags: "Train model"
+    sends it as is, a tuning job as its TrainingJobDefinition (see tuning_steps).
+
+    ``validation_url`` None gives one channel (a Hugging Face text model holds out its own);
+    ``environment`` (default none) is the job's variables."""
     algorithm = {"TrainingImage": image, "TrainingInputMode": "File"}
-    if source_url:
+    if model.algorithm != "xgboost":  # the built-in algorithm defines its own metrics
         algorithm["MetricDefinitions"] = metric_definitions(model)
     channels = [
         {
@@ -95,9 +48,9 @@ def training_job_state(
             },
         }
         for name, url in (("train", train_url), ("validation", validation_url))
+        if url is not None
     ]
-    parameters = {
-        "TrainingJobName.$": unique_name(job_prefix),
+    definition = {
         "RoleArn": role_arn,
         "AlgorithmSpecification": algorithm,
         "HyperParameters": hyperparameters(model, source_url, cdk.Stack.of(scope).region),
@@ -110,8 +63,22 @@ def training_job_state(
             "VolumeKmsKeyId": key_arn,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": model.max_runtime},
-        # The built-in algorithm needs no network; script mode fetches its source from S3.
-        "EnableNetworkIsolation": source_url is None,
+        "EnableNetworkIsolation": network_isolation(model),
+    }
+    if environment:
+        definition["Environment"] = environment
+    return definition
+
+
+def training_job_state(
+    scope: Construct, *, job_prefix: str, model_label: str, definition: dict
+) -> sfn.CustomState:
+    """CreateTrainingJob (.sync) of ``definition`` (training_job_definition) as raw ASL, so its IAM is
+    this stack's own prefix-scoped policy rather than the task construct's grant on every training job
+    in the account."""
+    parameters = {
+        "TrainingJobName.$": unique_name(job_prefix),
+        **definition,
         "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
     }
     state = sfn.CustomState(

@@ -31,10 +31,14 @@ class TrainingSource(DatasetPipelineSource):
 
         return TrainingModelStack
 
-    def image_uri(self, model, region: str) -> str:
-        from stacks.images import xgboost_uri
+    def image_uri(self, model, region: str) -> str | None:
+        """The training image; the serving image is checked too, so a version that trains but cannot
+        serve is a config error."""
+        from stacks.training_algorithms import serving_image, training_image
 
-        return xgboost_uri(region, version=model.xgboost_version)
+        image = training_image(model, region)
+        serving_image(model, region)
+        return image
 
     def run_locally(self, report, run, label: str, model) -> dict | None:
         from mlkit.custom_model_run import prepare_dataset_once, run_training_model

@@ -1,7 +1,7 @@
 """Autopilot source: the synthesized state machine, walked state by state, and its IAM.
 
 The template assertions read the definition as JSON (tokens rendered as <LogicalId>); the walks run
-it with tests/stacks/autopilot_walk.py against recorded DescribeAutoMLJobV2 answers, since no
+it with tests/stacks/state_machine_walk.py against recorded DescribeAutoMLJobV2 answers, since no
 emulator runs AutoML jobs or Step Functions' SDK integrations.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from stacks.constructs.autopilot_steps import MARGIN_SECONDS, MAX_POLLS, job_name_prefix, poll_schedule
-from tests.stacks.autopilot_walk import TaskFailed, render_definition, run
+from tests.stacks.state_machine_walk import TaskFailed, render_definition, run
 from tests.stacks.synth import config_from, synthesize
 from tests.stacks.test_training_stack import shared_logical_ids_kept
 

@@ -20,6 +20,7 @@ from tests.stacks.test_dataset_stack import PREPARE_CONFIG
 from tests.stacks.test_hub_model_stack import CONFIG as HUB_CONFIG
 from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
 from tests.stacks.test_jumpstart_stack import CONFIG as JUMPSTART_CONFIG
+from tests.stacks.test_training_algorithms import CONFIG as ALGORITHMS_CONFIG
 from tests.stacks.test_training_stack import training_config
 
 # The shipped configs, and configs that exercise every source, hosting type and API option.
@@ -43,6 +44,8 @@ CONFIGS = {
     "jumpstart": lambda: config_from(JUMPSTART_CONFIG),
     # Datasets prepared by a Processing job and by a Data Wrangler flow.
     "dataset-prep": lambda: config_from(PREPARE_CONFIG),
+    # The held-out training config: one model per algorithm, one tuned, every data preparation.
+    "training-algorithms": lambda: config_from(ALGORITHMS_CONFIG),
 }
 
 # The one place cfn-lint findings are ignored, each with its reason.

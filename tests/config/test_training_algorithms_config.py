@@ -1,0 +1,65 @@
+"""Training algorithms' config errors name the key and what is allowed."""
+
+import pytest
+
+from tests.config.test_config import model, problems
+
+TRAINING = "source: training\ndataset: churn\ntarget: churned\n"
+
+CASES = {
+    "container-without-image": (
+        TRAINING + "algorithm: container\nmetric_definitions: {'validation:auc': 'auc=([0-9.]+)'}",
+        "models.m.image_uri: a container model needs exactly one of image_uri (an ECR image) or dockerfile",
+    ),
+    "container-with-both": (
+        TRAINING + "algorithm: container\nimage_uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1\n"
+        "dockerfile: jobs/training/container\nmetric_definitions: {'validation:auc': 'auc=([0-9.]+)'}",
+        "models.m.image_uri: a container model needs exactly one of image_uri",
+    ),
+    "container-without-metric-regex": (
+        TRAINING + "algorithm: container\nimage_uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1",
+        "models.m.metric_definitions: a container model must say how its logs report 'validation:auc'",
+    ),
+    "image-not-ecr": (
+        TRAINING + "algorithm: container\nimage_uri: docker.io/me/mine:1",
+        "models.m.image_uri: 'docker.io/me/mine:1' is not allowed",
+    ),
+    "unknown-framework-version": (
+        TRAINING + "algorithm: pytorch\nframework_version: 1.0.0",
+        "models.m.framework_version: '1.0.0' is not known to the sagemaker SDK for pytorch training; known: ",
+    ),
+    "sklearn-version-that-cannot-serve": (
+        TRAINING + "algorithm: sklearn\nframework_version: 1.4-2",
+        "models.m.framework_version: scikit-learn 1.4-2 has no serving container; versions that train and serve",
+    ),
+    "huggingface-without-base-model": (
+        TRAINING + "algorithm: huggingface\ninstance_type: ml.g5.xlarge",
+        "models.m.base_model: algorithm huggingface needs base_model (a hub checkpoint) and task",
+    ),
+    "huggingface-on-cpu": (
+        TRAINING + "algorithm: huggingface\nbase_model: distilbert/distilbert-base-uncased\n"
+        "task: text-classification",
+        "models.m.instance_type: the Hugging Face training containers need a GPU",
+    ),
+    "setting-of-another-algorithm": (
+        TRAINING + "algorithm: sklearn\nbase_model: distilbert/distilbert-base-uncased",
+        "models.m.base_model: base_model is for algorithm huggingface, not sklearn",
+    ),
+    "missing-entry-point": (
+        TRAINING + "algorithm: sklearn\nentry_point: scripts/nope.py",
+        "models.m.entry_point: no file scripts/nope.py under the project root",
+    ),
+    "dockerfile-folder-without-dockerfile": (
+        TRAINING + "algorithm: container\ndockerfile: jobs/training\n"
+        "metric_definitions: {'validation:auc': 'auc=([0-9.]+)'}",
+        "models.m.dockerfile: no Dockerfile in jobs/training",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_invalid_training_algorithm_names_its_key(tmp_path, case):
+    body, expected = CASES[case]
+    found = problems(tmp_path, model(body))
+    assert len(found) == 1, found
+    assert expected in found[0], found[0]
