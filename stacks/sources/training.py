@@ -42,6 +42,9 @@ class TrainingSource(DatasetPipelineSource):
 
     def run_locally(self, report, run, label: str, model) -> dict | None:
         from mlkit.custom_model_run import prepare_dataset_once, run_training_model
+        from mlkit.script_model_run import run_script_model
 
         blocked = prepare_dataset_once(report, run, model.dataset)
-        return run_training_model(report, run, label, model, blocked)
+        if model.is_xgboost:
+            return run_training_model(report, run, label, model, blocked)
+        return run_script_model(report, run, label, model, blocked)

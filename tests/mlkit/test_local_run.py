@@ -68,6 +68,14 @@ EXPECTED_ROWS = {
         CONFIG_CHECK: OK,
         "router queues these rows for this endpoint": OK,
     },
+    "churn-sklearn": {
+        "tune (local search)": OK,
+        "evaluation gate": OK,
+        "deploy Lambda": OK,
+        CONFIG_CHECK: OK,
+        "router sends these rows to this endpoint": OK,
+        "tuning job": NOT_EMULATED,
+    },
     "churn-automl": {
         "curated CSV with header": OK,
         "state machine deployed": OK,
@@ -135,7 +143,7 @@ def test_the_custom_models_train_on_the_shared_dataset_and_beat_the_baseline(loc
     for step in ("upload sample data", "Glue transform (local Spark)"):
         assert row(local_run.stdout, "dataset churn", step) == OK
     scores = re.findall(r"validation:auc (\d\.\d+) \(baseline (\d\.\d+)\)", local_run.stdout)
-    assert len(scores) == 2
+    assert len(scores) == 3  # two XGBoost models and the tuned scikit-learn one
     assert all(float(metric) > float(baseline) + 0.1 for metric, baseline in scores)
 
 
