@@ -30,7 +30,7 @@ CASES = {
     ),
     "sklearn-version-that-cannot-serve": (
         TRAINING + "algorithm: sklearn\nframework_version: 1.4-2",
-        "models.m.framework_version: scikit-learn 1.4-2 has no serving container; versions that train and serve",
+        "models.m.framework_version: scikit-learn 1.4-2 has no serving container; versions that train and",
     ),
     "huggingface-without-base-model": (
         TRAINING + "algorithm: huggingface\ninstance_type: ml.g5.xlarge",
