@@ -39,6 +39,13 @@ MODELS = {
     "jumpstart": {"source": "jumpstart", "model_id": "pytorch-ic-mobilenet-v2", "version": "3.0.25"},
     # For comparison: a pipeline with its own deploy Lambda, as each hub model has.
     "training": {"source": "training", "dataset": "churn", "target": "churned"},
+    "training (sklearn, tuned)": {
+        "source": "training",
+        "dataset": "churn",
+        "target": "churned",
+        "algorithm": "sklearn",
+        "tuning": {"max_jobs": 4, "ranges": {"n_estimators": {"type": "integer", "min": 50, "max": 150}}},
+    },
 }
 
 
