@@ -17,7 +17,9 @@ help:  ## list the targets
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# --no-compile: byte-compiling TensorFlow's and torch's thousands of files took ~50 s of every fresh
+	# install; Python compiles what the tests import, once, on first import.
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
