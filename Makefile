@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
-	bootstrap pipeline oidc workflows jumpstart
+	bootstrap pipeline oidc workflows jumpstart cost prices
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -95,3 +95,11 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/source_synth.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/suite.py
+
+# Reads cdk.out when it holds ENV's assembly and is newer than ENV's config, else synthesizes once first.
+cost: deps  ## estimate ENV's cost (idle/month, per 1,000 requests, per run) from config/prices.json: make cost ENV=dev [JSON=1]
+	@if [ ! -d cdk.out/assembly-$(ENV) ] || [ config/$(ENV).yaml -nt cdk.out/manifest.json ]; then $(CDK) synth -q -c env=$(ENV); fi
+	$(PY) -m mlkit.cost --env $(ENV) --assembly cdk.out $(if $(JSON),--json)
+
+prices: deps  ## refresh config/prices.json through the AWS Price List API (needs AWS credentials)
+	$(PY) -m mlkit.prices
