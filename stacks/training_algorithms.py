@@ -6,14 +6,11 @@ script mode: the script's folder ships as sourcedir.tar.gz, hyperparameters arri
 container is the user's own image, for training and serving. Images come from the committed table.
 """
 
-import gzip
-import hashlib
-import io
 import json
-import tarfile
 from pathlib import Path
 
 from jobs.training import metrics as training_metrics
+from stacks.code_archives import reproducible_tarball
 from stacks.config.custom import PROJECT_ROOT, SCRIPT_FRAMEWORKS, TrainingModel
 from stacks.config.hosting import is_gpu_instance
 from stacks.images import (
@@ -36,7 +33,6 @@ SAMPLE_ENTRY_POINTS = {
 }
 # The metrics the kit's samples print (jobs/training/metrics.py's line format).
 SAMPLE_METRICS = ("validation:auc", "validation:accuracy", "train:auc")
-CACHE = PROJECT_ROOT / ".cache" / "training-source"
 # Where the framework containers' serving toolkits find the script inside model.tar.gz's source.
 SERVING_SCRIPT_FRAMEWORKS = ("sklearn", "pytorch")
 
@@ -54,21 +50,13 @@ def source_tarball(script: Path) -> Path:
     """sourcedir.tar.gz of the script's folder (its .py files), byte-for-byte reproducible.
 
     XGBoost's script mode ships train.py alone, as it always has; the frameworks' samples share
-    helpers in their folder. SageMaker unpacks the source with tarfile, so a zip asset would not do."""
+    helpers in their folder."""
     files = [script] if script == TRAIN_SCRIPT else sorted(script.parent.glob("*.py"))
-    bodies = [(file.name, file.read_bytes()) for file in files]
-    digest = hashlib.sha256(b"".join(name.encode() + body for name, body in bodies)).hexdigest()[:16]
-    target = CACHE / digest / "sourcedir.tar.gz"
-    if not target.exists():
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            for name, body in bodies:
-                info = tarfile.TarInfo(name)
-                info.size, info.mode, info.mtime = len(body), 0o644, 0
-                archive.addfile(info, io.BytesIO(body))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-    return target
+    return reproducible_tarball(
+        [(file.name, file.read_bytes()) for file in files],
+        folder="training-source",
+        file_name="sourcedir.tar.gz",
+    )
 
 
 def _training_gpu(model: TrainingModel) -> bool:

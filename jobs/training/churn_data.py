@@ -8,6 +8,7 @@ containers, beside the sample that imports it.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -164,3 +165,22 @@ def script_mode_paths() -> dict[str, str | None]:
         "validation": os.environ.get("SM_CHANNEL_VALIDATION", CHANNEL_DEFAULTS["validation"]),
         "model": os.environ.get("SM_MODEL_DIR", "/opt/ml/model"),
     }
+
+
+def run_script_mode(train, defaults: dict, argv: list[str] | None) -> dict[str, float]:
+    """A sample's script-mode entry point: parse its hyperparameters, train on the channels, print the
+    metric lines SageMaker reads and the majority baseline (in a form no metric regex matches)."""
+    try:  # in the repository and in tests
+        from jobs.training import metrics
+    except ModuleNotFoundError:  # in the container, beside this file in the source directory
+        import metrics
+
+    hyperparameters = parse_hyperparameters(sys.argv[1:] if argv is None else argv, defaults)
+    paths = script_mode_paths()
+    results = train(paths["train"], paths["validation"], paths["model"], hyperparameters)
+    metrics.report_all(results)
+    train_labels, _ = read_channel(paths["train"])
+    validation_labels, _ = read_channel(paths["validation"])
+    for name, value in majority_baseline(train_labels, validation_labels).items():
+        print(metrics.baseline_line(name, value))
+    return results

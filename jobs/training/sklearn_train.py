@@ -13,7 +13,6 @@ schema.json's order and answer text/csv, one positive-class probability per line
 `train()` is also what the local run calls, several times for a tuning search: ~0.1 s on churn.
 """
 
-import sys
 from pathlib import Path
 
 import joblib
@@ -82,17 +81,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Script-mode entry point."""
-    hyperparameters = churn_data.parse_hyperparameters(
-        sys.argv[1:] if argv is None else argv, HYPERPARAMETERS
-    )
-    paths = churn_data.script_mode_paths()
-    results = train(paths["train"], paths["validation"], paths["model"], hyperparameters)
-    metrics.report_all(results)
-    train_labels, _ = churn_data.read_channel(paths["train"])
-    validation_labels, _ = churn_data.read_channel(paths["validation"])
-    for name, value in churn_data.majority_baseline(train_labels, validation_labels).items():
-        print(metrics.baseline_line(name, value))
-    return results
+    return churn_data.run_script_mode(train, HYPERPARAMETERS, argv)
 
 
 # ---- serving: the SageMaker scikit-learn container's handler functions ----------------------

@@ -16,7 +16,6 @@ code/inference.py it takes text/csv rows and answers one score per line.
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -105,17 +104,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Script-mode entry point."""
-    hyperparameters = churn_data.parse_hyperparameters(
-        sys.argv[1:] if argv is None else argv, HYPERPARAMETERS
-    )
-    paths = churn_data.script_mode_paths()
-    results = train(paths["train"], paths["validation"], paths["model"], hyperparameters)
-    metrics.report_all(results)
-    train_labels, _ = churn_data.read_channel(paths["train"])
-    validation_labels, _ = churn_data.read_channel(paths["validation"])
-    for name, value in churn_data.majority_baseline(train_labels, validation_labels).items():
-        print(metrics.baseline_line(name, value))
-    return results
+    return churn_data.run_script_mode(train, HYPERPARAMETERS, argv)
 
 
 if __name__ == "__main__":

@@ -6,20 +6,17 @@ The job's code (jobs/packaging and jobs/serving) ships as one zipapp, which pyth
 itself first, since the packager copies the serving code into model.tar.gz as files.
 """
 
-import hashlib
-import io
-import zipfile
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.code_archives import reproducible_zip
 from stacks.constructs.pipeline import unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("jobs/__init__.py", "jobs/packaging", "jobs/serving")
-CACHE = ROOT / ".cache" / "packaging-code"
 CODE_DIRECTORY = "/opt/ml/processing/input/code"
 OUTPUT_DIRECTORY = "/opt/ml/processing/output"
 # The packager copies the serving code as files, so the archive unpacks itself before it runs.
@@ -47,19 +44,7 @@ def _sources() -> list[tuple[str, bytes]]:
 
 def packaging_code_archive() -> Path:
     """The packaging code as a zipapp, byte-for-byte reproducible (a stable asset hash)."""
-    files = _sources()
-    digest = hashlib.sha256(b"".join(name.encode() + body for name, body in files)).hexdigest()[:16]
-    target = CACHE / digest / "packaging.pyz"
-    if not target.exists():
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, body in files:
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, body, zipfile.ZIP_DEFLATED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(buffer.getvalue())
-    return target
+    return reproducible_zip(_sources(), folder="packaging-code", file_name="packaging.pyz")
 
 
 def processing_job_state(

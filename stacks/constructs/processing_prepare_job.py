@@ -9,8 +9,6 @@ of the ``jobs`` package for ``--py-files``: Processing inputs are downloaded, ne
 """
 
 import hashlib
-import io
-import zipfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -23,6 +21,7 @@ from constructs import Construct
 
 from jobs.processing.prepare_job import RAW_PATH_VARIABLE
 from stacks import names
+from stacks.code_archives import reproducible_zip
 from stacks.config.datasets import DatasetSettings
 from stacks.config.flow_file import FlowSource, output_name
 from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
@@ -40,7 +39,6 @@ PACKAGE_FILES = (
     "jobs/processing/__init__.py",
     "jobs/processing/prepare_job.py",
 )
-CACHE = ROOT / ".cache" / "prepare-code"
 PROCESSING = "/opt/ml/processing"
 CODE_DIRECTORY = f"{PROCESSING}/input/code"
 PY_FILES_DIRECTORY = f"{PROCESSING}/input/py-files"
@@ -61,18 +59,7 @@ GLUE_ONLY_ARGUMENTS = ("--database", "--table")
 def prepare_code_archive() -> Path:
     """The ``jobs`` package's transform code as a zip for ``--py-files``, byte-for-byte reproducible."""
     files = [(name, (ROOT / name).read_bytes()) for name in PACKAGE_FILES]
-    digest = hashlib.sha256(b"".join(name.encode() + body for name, body in files)).hexdigest()[:16]
-    target = CACHE / digest / "jobs.zip"
-    if not target.exists():
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, body in files:
-                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, body, zipfile.ZIP_DEFLATED)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(buffer.getvalue())
-    return target
+    return reproducible_zip(files, folder="prepare-code", file_name="jobs.zip")
 
 
 def processing_job_prefix(environment: str, dataset: str) -> str:
