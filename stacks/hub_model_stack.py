@@ -70,18 +70,10 @@ class HubModelStack(cdk.Stack):
             framework, self.region, version=model.framework_version, gpu=False
         )
         self.model_key = names.packaged_model_key(model_label, spec_hash(spec))
+        self.package_folder = self.model_key.rsplit("/", 1)[0] + "/"
         self.model_data_url = self.artifacts.s3_url_for_object(self.model_key)
         code = s3_assets.Asset(self, "PackagingCode", path=str(packaging_code_archive()))
-
-        self.packaging_role = ExecutionRole(
-            self, "PackagingRole", description=f"The packaging job of {self.prefix} runs as this role"
-        )
-        self._grant_packaging_role(packaging_image, code)
-        self.model_role = ExecutionRole(self, "ModelRole", description=f"SageMaker hosts {self.prefix}")
-        self.model_role.allow_image_pull(self.image)
-        self.model_role.allow_key_use(key)
-        self.model_role.allow_prefixes(self.artifacts, read=[self.model_key])
-
+        self._roles(packaging_image, code)
         group = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",
@@ -112,26 +104,39 @@ class HubModelStack(cdk.Stack):
             image=packaging_image,
             role_arn=self.packaging_role.role.role_arn,
             key_arn=key.key_arn,
-            code_url=code.s3_object_url,
-            code_file=code.s3_object_key,
+            code=code,
             spec=json.dumps(spec, sort_keys=True, separators=(",", ":")),
-            output_url=self.artifacts.s3_url_for_object(self.model_key.rsplit("/", 1)[0] + "/"),
+            output_url=self.artifacts.s3_url_for_object(self.package_folder),
             settings=model.packaging,
         )
+        self._pipeline(self._definition(package, container, model), model, group)
+        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+        cdk.CfnOutput(self, "EndpointName", value=self.prefix)
+        cdk.CfnOutput(self, "ModelDataUrl", value=self.model_data_url)
+
+    def _roles(self, packaging_image: str, code: s3_assets.Asset) -> None:
+        """The packaging job's role (writes its config hash's folder); the model's (reads the artifact)."""
+        self.packaging_role = ExecutionRole(
+            self, "PackagingRole", description=f"The packaging job of {self.prefix} runs as this role"
+        )
+        self._grant_packaging_role(packaging_image, code)
+        self.model_role = ExecutionRole(self, "ModelRole", description=f"SageMaker hosts {self.prefix}")
+        self.model_role.allow_image_pull(self.image)
+        self.model_role.allow_key_use(self.key)
+        self.model_role.allow_prefixes(self.artifacts, read=[self.model_key])
+
+    def _pipeline(self, definition: sfn.IChainable, model, group: cdk.CfnResource) -> None:
         pipeline = PipelineStateMachine(
             self,
             "Pipeline",
             state_machine_name=self.prefix,
-            definition=self._definition(package, container, model),
+            definition=definition,
             timeout=cdk.Duration.seconds(model.packaging.max_runtime + DEPLOY_SECONDS),
         )
         pipeline.state_machine.node.add_dependency(group)
         self.state_machine = pipeline.state_machine
         self._grant_state_machine(pipeline.role)
         self._start_on_deploy()
-        cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
-        cdk.CfnOutput(self, "EndpointName", value=self.prefix)
-        cdk.CfnOutput(self, "ModelDataUrl", value=self.model_data_url)
 
     def _definition(self, package: sfn.IChainable, container: dict, model) -> sfn.IChainable:
         check = tasks.CallAwsService(
@@ -198,7 +203,7 @@ class HubModelStack(cdk.Stack):
         role.allow_image_pull(image)
         role.allow_key_use(self.key)
         role.allow_job_log_streams(names.PROCESSING_LOG_GROUP, job_prefix=self.prefix)
-        role.allow_prefixes(self.artifacts, write=[self.model_key.rsplit("/", 1)[0] + "/"])
+        role.allow_prefixes(self.artifacts, write=[self.package_folder])
         role.allow_object_read(code.bucket.arn_for_objects(code.s3_object_key))
         role.allow_job_volume_key_grants(self.key)
 

@@ -9,6 +9,7 @@ itself first, since the packager copies the serving code into model.tar.gz as fi
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -55,46 +56,24 @@ def processing_job_state(
     image: str,
     role_arn: str,
     key_arn: str,
-    code_url: str,
-    code_file: str,
+    code: s3_assets.Asset,
     spec: str,
     output_url: str,
     settings,
 ) -> sfn.CustomState:
     """CreateProcessingJob (.sync) as raw ASL: CDK has no task for it. Its IAM is the stack's own
-    prefix-scoped policy. ``spec`` is the packaging spec's JSON; ``settings`` the config's packaging."""
+    prefix-scoped policy. ``code`` is the packaging zipapp's asset, ``spec`` the packaging spec's JSON,
+    ``settings`` the config's packaging section."""
     parameters = {
         "ProcessingJobName.$": unique_name(job_prefix),
         "RoleArn": role_arn,
         "AppSpecification": {
             "ImageUri": image,
-            "ContainerEntrypoint": ["python3", f"{CODE_DIRECTORY}/{code_file}"],
+            "ContainerEntrypoint": ["python3", f"{CODE_DIRECTORY}/{code.s3_object_key}"],
             "ContainerArguments": ["--spec", spec, "--output", OUTPUT_DIRECTORY],
         },
-        "ProcessingInputs": [
-            {
-                "InputName": "code",
-                "S3Input": {
-                    "S3Uri": code_url,
-                    "LocalPath": CODE_DIRECTORY,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                },
-            }
-        ],
-        "ProcessingOutputConfig": {
-            "Outputs": [
-                {
-                    "OutputName": "model",
-                    "S3Output": {
-                        "S3Uri": output_url,
-                        "LocalPath": OUTPUT_DIRECTORY,
-                        "S3UploadMode": "EndOfJob",
-                    },
-                }
-            ],
-            "KmsKeyId": key_arn,
-        },
+        "ProcessingInputs": [_code_input(code.s3_object_url)],
+        "ProcessingOutputConfig": {"Outputs": [_model_output(output_url)], "KmsKeyId": key_arn},
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
@@ -119,3 +98,13 @@ def processing_job_state(
             "ResultSelector": {"ProcessingJobName.$": "$.ProcessingJobName"},
         },
     )
+
+
+def _code_input(url: str) -> dict:
+    source = {"S3Uri": url, "LocalPath": CODE_DIRECTORY, "S3DataType": "S3Prefix", "S3InputMode": "File"}
+    return {"InputName": "code", "S3Input": source}
+
+
+def _model_output(url: str) -> dict:
+    destination = {"S3Uri": url, "LocalPath": OUTPUT_DIRECTORY, "S3UploadMode": "EndOfJob"}
+    return {"OutputName": "model", "S3Output": destination}
