@@ -210,3 +210,25 @@ print(content_types.APPLICATION_JSON)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "AppSyncResolver", "application/json"]
+
+
+def test_every_registered_source_writes_an_entry_the_router_parses():
+    """The showcase config holds a model of every source: each entry parses into the router's kind
+    for it (a Bedrock model, or a SageMaker endpoint under the model's own name) with its media types."""
+    from stacks import names
+    from stacks.config import load_config
+    from stacks.registry import registry_document as stacks_document
+    from stacks.sources import SOURCES, source_of
+
+    config = load_config(ROOT / "config" / "showcase.yaml")
+    assert {model.source for model in config.models.values()} == set(SOURCES)
+    parsed = parse_registry(stacks_document(config.environment, config.models), artifacts_bucket=BUCKET)
+    for label, model in config.models.items():
+        entry = parsed[label]
+        assert entry.source == model.source
+        if model.source == "bedrock":
+            assert isinstance(entry, BedrockModel)
+            continue
+        assert isinstance(entry, SageMakerModel)
+        assert entry.endpoint_name == names.endpoint_name(config.environment, label)
+        assert list(entry.content_types) == source_of(model).content_types(model)
