@@ -65,10 +65,8 @@ def request_features(body: str | bytes, content_type: str, feature_count: int | 
     if (content_type or "").split(";")[0].strip().lower() != CSV_CONTENT_TYPE:
         raise ValueError(f"unsupported content type {content_type!r}; send {CSV_CONTENT_TYPE} rows")
     rows = parse_rows(body.decode("utf-8") if isinstance(body, bytes) else body)
-    if feature_count is not None and rows.shape[1] != feature_count:
-        raise ValueError(
-            f"each row needs {feature_count} features in schema.json's order, got {rows.shape[1]}"
-        )
+    if feature_count is not None:
+        check_feature_count(rows, feature_count)
     return rows
 
 
@@ -165,6 +163,30 @@ def script_mode_paths() -> dict[str, str | None]:
         "validation": os.environ.get("SM_CHANNEL_VALIDATION", CHANNEL_DEFAULTS["validation"]),
         "model": os.environ.get("SM_MODEL_DIR", "/opt/ml/model"),
     }
+
+
+def scored_metrics(train_labels, train_scores, validation_labels, validation_scores) -> dict[str, float]:
+    """What every sample reports: train AUC, then validation AUC and accuracy."""
+    return {
+        "train:auc": roc_auc(train_labels, train_scores),
+        **evaluate("validation", validation_labels, validation_scores),
+    }
+
+
+def check_feature_count(features: np.ndarray, expected: int) -> None:
+    """A served request's rows must have the trained model's feature count (schema.json's order)."""
+    if features.shape[1] != expected:
+        raise ValueError(
+            f"each row needs {expected} features in schema.json's order, got {features.shape[1]}"
+        )
+
+
+def csv_answer(scores, accept: str) -> tuple[str, str]:
+    """The serving containers' output_fn: text/csv, one score per line (also for */*)."""
+    media_type = (accept or "*/*").split(";")[0].strip().lower()
+    if media_type not in (CSV_CONTENT_TYPE, "*/*"):
+        raise ValueError(f"unsupported Accept {accept!r}; answers are {CSV_CONTENT_TYPE}")
+    return scores_csv(scores), CSV_CONTENT_TYPE
 
 
 def run_script_mode(train, defaults: dict, argv: list[str] | None) -> dict[str, float]:

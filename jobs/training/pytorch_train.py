@@ -101,10 +101,9 @@ def train(
     model = ChurnNetwork(train_features.shape[1], values["hidden_units"])
     model.fit_preprocessing(train_features)
     fit(model, train_features, train_labels, values)
-    results = {
-        "train:auc": churn_data.roc_auc(train_labels, scores(model, train_features)),
-        **churn_data.evaluate("validation", validation_labels, scores(model, validation_features)),
-    }
+    results = churn_data.scored_metrics(
+        train_labels, scores(model, train_features), validation_labels, scores(model, validation_features)
+    )
     if model_dir is not None:
         save(model, model_dir)
     return results
@@ -130,20 +129,12 @@ def input_fn(request_body: str | bytes, request_content_type: str) -> np.ndarray
 
 
 def predict_fn(input_data: np.ndarray, model: ChurnNetwork) -> np.ndarray:
-    expected = model.medians.numel()
-    if input_data.shape[1] != expected:
-        raise ValueError(
-            f"each row needs {expected} features in schema.json's order, got {input_data.shape[1]}"
-        )
+    churn_data.check_feature_count(input_data, model.medians.numel())
     return scores(model, input_data)
 
 
 def output_fn(prediction: np.ndarray, accept: str = churn_data.CSV_CONTENT_TYPE) -> tuple[str, str]:
-    """text/csv, one score per line (also for */*)."""
-    media_type = (accept or "*/*").split(";")[0].strip().lower()
-    if media_type not in (churn_data.CSV_CONTENT_TYPE, "*/*"):
-        raise ValueError(f"unsupported Accept {accept!r}; answers are {churn_data.CSV_CONTENT_TYPE}")
-    return churn_data.scores_csv(prediction), churn_data.CSV_CONTENT_TYPE
+    return churn_data.csv_answer(prediction, accept)
 
 
 if __name__ == "__main__":

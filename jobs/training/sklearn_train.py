@@ -69,10 +69,12 @@ def train(
     train_labels, train_features = churn_data.read_channel(train_dir)
     validation_labels, validation_features = churn_data.read_channel(validation_dir)
     model = build_model(values).fit(train_features, train_labels.astype(int))
-    results = {
-        "train:auc": churn_data.roc_auc(train_labels, positive_scores(model, train_features)),
-        **churn_data.evaluate("validation", validation_labels, positive_scores(model, validation_features)),
-    }
+    results = churn_data.scored_metrics(
+        train_labels,
+        positive_scores(model, train_features),
+        validation_labels,
+        positive_scores(model, validation_features),
+    )
     if model_dir is not None:
         Path(model_dir).mkdir(parents=True, exist_ok=True)
         joblib.dump(model, Path(model_dir) / MODEL_FILE)
@@ -96,20 +98,12 @@ def input_fn(request_body: str | bytes, request_content_type: str) -> np.ndarray
 
 
 def predict_fn(input_data: np.ndarray, model: Pipeline) -> np.ndarray:
-    expected = model.n_features_in_
-    if input_data.shape[1] != expected:
-        raise ValueError(
-            f"each row needs {expected} features in schema.json's order, got {input_data.shape[1]}"
-        )
+    churn_data.check_feature_count(input_data, model.n_features_in_)
     return positive_scores(model, input_data)
 
 
 def output_fn(prediction: np.ndarray, accept: str = churn_data.CSV_CONTENT_TYPE) -> tuple[str, str]:
-    """text/csv, one score per line (the container also accepts */* for it)."""
-    media_type = (accept or "*/*").split(";")[0].strip().lower()
-    if media_type not in (churn_data.CSV_CONTENT_TYPE, "*/*"):
-        raise ValueError(f"unsupported Accept {accept!r}; answers are {churn_data.CSV_CONTENT_TYPE}")
-    return churn_data.scores_csv(prediction), churn_data.CSV_CONTENT_TYPE
+    return churn_data.csv_answer(prediction, accept)
 
 
 if __name__ == "__main__":

@@ -93,10 +93,9 @@ def train(
         shuffle=True,
         verbose=0,
     )
-    results = {
-        "train:auc": churn_data.roc_auc(train_labels, predict(model, train_features)),
-        **churn_data.evaluate("validation", validation_labels, predict(model, validation_features)),
-    }
+    results = churn_data.scored_metrics(
+        train_labels, predict(model, train_features), validation_labels, predict(model, validation_features)
+    )
     if model_dir is not None:
         export(model, model_dir)
     return results
