@@ -94,13 +94,6 @@ class HuggingFaceModelStack(cdk.Stack):
 
     def _acknowledge(self, model: HuggingFaceModel) -> None:
         model_resource = self.endpoint.node.find_child("Model")
-        if not model.vpc:
-            acknowledge(
-                model_resource,
-                "SM1",
-                "No vpc in this model's config: SageMaker's managed network is the "
-                "default; set models.<name>.vpc to place the containers in your subnets.",
-            )
         acknowledge(
             model_resource,
             "SM3",

@@ -19,6 +19,7 @@ from stacks.constructs.hosting_settings import (
     production_variant,
     uses_kms_storage,
 )
+from stacks.nag import acknowledge
 from stacks.names import async_prefixes
 
 
@@ -102,6 +103,13 @@ class ModelEndpoint(Construct):
             model.add_property_override("PrimaryContainer.ModelDataSource", container["ModelDataSource"])
         # SageMaker checks the image pull with the role when the model is created.
         model.node.add_dependency(execution_role.policy)
+        if not vpc:
+            acknowledge(
+                model,
+                "SM1",
+                "No vpc in this model's config: SageMaker's managed network is the "
+                "default; set models.<name>.vpc to place the containers in your subnets.",
+            )
 
         self.async_results = None
         if isinstance(hosting, AsyncHosting):

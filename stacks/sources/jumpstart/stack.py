@@ -83,13 +83,6 @@ class JumpStartModelStack(cdk.Stack):
 
     def _acknowledge(self, model: JumpStartModel) -> None:
         model_resource = self.endpoint.node.find_child("Model")
-        if not model.vpc:
-            acknowledge(
-                model_resource,
-                "SM1",
-                "No vpc in this model's config: SageMaker's managed network is the "
-                "default; set models.<name>.vpc to place the containers in your subnets.",
-            )
         if not model.network_isolation:
             acknowledge(
                 model_resource,
