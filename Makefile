@@ -51,12 +51,17 @@ test: deps  ## run the tests
 synth: deps  ## synthesize ENV's templates into cdk.out
 	$(CDK) synth -q -c env=$(ENV)
 
-# Stage stacks sit in a nested assembly, which --all does not select: name them by pattern.
-deploy: deps  ## deploy ENV to the account of your AWS credentials (bootstrap first)
-	$(CDK) deploy -c env=$(ENV) '$(ENV)/*'
+# Stage stacks sit in a nested assembly, which --all does not select: name them by pattern. Both synthesize
+# once into cdk.out, print the cost estimate's change against what is deployed, then use that assembly.
+deploy: deps  ## deploy ENV to the account of your AWS credentials (bootstrap first); prints the cost change
+	$(CDK) synth -q -c env=$(ENV)
+	$(PY) -m mlkit.cost_report --env $(ENV) --assembly cdk.out --against deployed
+	$(CDK) deploy --app cdk.out '$(ENV)/*'
 
-diff: deps  ## show what deploy would change in ENV
-	$(CDK) diff -c env=$(ENV) '$(ENV)/*'
+diff: deps  ## show what deploy would change in ENV, and the cost estimate's change
+	$(CDK) synth -q -c env=$(ENV)
+	$(PY) -m mlkit.cost_report --env $(ENV) --assembly cdk.out --against deployed
+	$(CDK) diff --app cdk.out '$(ENV)/*'
 
 destroy: deps  ## delete ENV's stacks (data is kept unless ENV's config says removal: destroy)
 	$(CDK) destroy -c env=$(ENV) '$(ENV)/*'
@@ -99,7 +104,7 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 # Reads cdk.out when it holds ENV's assembly and is newer than ENV's config, else synthesizes once first.
 cost: deps  ## estimate ENV's cost (idle/month, per 1,000 requests, per run) from config/prices.json: make cost ENV=dev [JSON=1]
 	@if [ ! -d cdk.out/assembly-$(ENV) ] || [ config/$(ENV).yaml -nt cdk.out/manifest.json ]; then $(CDK) synth -q -c env=$(ENV); fi
-	$(PY) -m mlkit.cost --env $(ENV) --assembly cdk.out $(if $(JSON),--json)
+	$(PY) -m mlkit.cost_report --env $(ENV) --assembly cdk.out $(if $(JSON),--json)
 
 prices: deps  ## refresh config/prices.json through the AWS Price List API (needs AWS credentials)
 	$(PY) -m mlkit.prices

@@ -15,7 +15,7 @@ import time
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from shared import bedrock, catalog, errors, http, sagemaker
+from shared import bedrock, catalog, errors, http, router_metrics, sagemaker
 from shared.registry import BedrockModel, Model, load_settings
 from shared.rest_resolver import APIGatewayRestResolver, Response
 
@@ -102,11 +102,12 @@ def _record(model: str, status: int, started: float, failure: errors.ApiError | 
     # One metrics object per request: a shared one keeps its "model" dimension whenever a flush
     # does not clear it (POWERTOOLS_METRICS_DISABLED), and then warns on the next model's.
     metrics = EphemeralMetrics()
-    metrics.add_dimension("model", model)
-    metrics.add_metric("Latency", MetricUnit.Milliseconds, latency_ms)
-    metrics.add_metric("Errors", MetricUnit.Count, int(status >= 500))
-    metrics.add_metric("ClientErrors", MetricUnit.Count, int(400 <= status < 500 and status != 429))
-    metrics.add_metric("Throttles", MetricUnit.Count, int(status == 429))
+    metrics.add_dimension(router_metrics.MODEL_DIMENSION, model)
+    metrics.add_metric(router_metrics.LATENCY, MetricUnit.Milliseconds, latency_ms)
+    metrics.add_metric(router_metrics.ERRORS, MetricUnit.Count, int(status >= 500))
+    client_error = int(400 <= status < 500 and status != 429)
+    metrics.add_metric(router_metrics.CLIENT_ERRORS, MetricUnit.Count, client_error)
+    metrics.add_metric(router_metrics.THROTTLES, MetricUnit.Count, int(status == 429))
     metrics.flush_metrics()
     details = {"model": model, "status": status, "latency_ms": round(latency_ms, 1)}
     if failure is not None:

@@ -1,17 +1,15 @@
-"""`make cost ENV=...`: an environment's cost, from its synthesized templates, its config and the snapshot.
+"""An environment's cost, from its synthesized templates, its config and the price snapshot.
 
 Per model and in total: the idle monthly cost (what runs with no traffic), the cost of 1,000 requests and
 the cost of one training or packaging run (an upper bound: instances x max runtime). Templates hold what
 `cdk deploy` creates; the config holds what the pipelines create at run time (endpoints of trained and
 packaged models, training jobs) and the Bedrock models. A resource priced by neither is listed as unpriced,
-never counted as zero.
+never counted as zero. mlkit/cost_report.py prints it (`make cost ENV=...`) and compares it.
 """
 
-import argparse
 import json
 import re
-import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlkit import prices
@@ -35,8 +33,9 @@ NOT_ESTIMATED = re.compile(
     r"^(AWS::IAM::.*|AWS::CDK::Metadata|Custom::.*|AWS::Lambda::(Permission|LayerVersion)"
     r"|AWS::ApiGateway::(Account|Deployment|Method|Model|RequestValidator|Resource|Stage)"
     r"|AWS::S3::Bucket(Policy)?|AWS::Logs::LogGroup|AWS::Events::Rule|AWS::KMS::Alias"
-    r"|AWS::Glue::(Database|SecurityConfiguration)|AWS::SageMaker::(Endpoint|Model|ModelPackageGroup)"
-    r"|AWS::ApplicationAutoScaling::.*|AWS::SNS::(Topic|TopicPolicy)|AWS::SQS::(Queue|QueuePolicy)"
+    r"|AWS::Glue::(Database|SecurityConfiguration|Table)|AWS::Budgets::Budget"
+    r"|AWS::SageMaker::(Endpoint|Model|ModelPackageGroup)|AWS::ApplicationAutoScaling::.*"
+    r"|AWS::SNS::(Topic|TopicPolicy|Subscription)|AWS::SQS::(Queue|QueuePolicy)"
     r"|AWS::CloudFormation::.*|AWS::Bedrock::GuardrailVersion)$"
 )
 
@@ -173,7 +172,10 @@ def resource_items(logical_id: str, resource: dict, stack: dict, price: Pricer) 
     if kind == "AWS::KMS::Key":
         return [Item(f"KMS key {logical_id}", price("kms", "key_month"))]
     if kind == "AWS::CloudWatch::Alarm":
-        return [Item(f"alarm {logical_id}", price("cloudwatch", "alarm_month"))]
+        # Billed per metric: an alarm on a metric math expression pays for each metric it reads.
+        metrics = sum("MetricStat" in m for m in properties.get("Metrics", [])) or 1
+        name = properties.get("AlarmName", logical_id)
+        return [Item(f"alarm {name} ({metrics} metrics)", metrics * price("cloudwatch", "alarm_month"))]
     if kind == "AWS::CloudWatch::Dashboard":
         return [Item(f"dashboard {logical_id}", price("cloudwatch", "dashboard_month"))]
     if kind == "AWS::Glue::Job":
@@ -221,12 +223,27 @@ def request_overhead(templates: dict[str, dict], config, price: Pricer) -> list[
     return items
 
 
+def alarm_group(resource: dict, config) -> str | None:
+    """The model an alarm named ``mlkit-<env>-<model>-...`` watches (the longest such model name)."""
+    name = resource.get("Properties", {}).get("AlarmName")
+    if not isinstance(name, str):
+        return None
+    watched = [
+        label
+        for label in config.models
+        if name.startswith(names.endpoint_name(config.environment, label) + "-")
+    ]
+    return max(watched, key=len, default=None)
+
+
 def add_templates(estimate: Estimate, templates: dict[str, dict], config, price: Pricer) -> None:
     for stack_name, template in sorted(templates.items()):
-        group = group_of(stack_name, config)
+        stack_group = group_of(stack_name, config)
         stack = template.get("Resources", {})
         for logical_id, resource in stack.items():
             kind = resource["Type"]
+            # A Bedrock model's alarms sit in the operations stack: they are still that model's cost.
+            group = (kind == "AWS::CloudWatch::Alarm" and alarm_group(resource, config)) or stack_group
             if kind == "AWS::ApiGateway::RestApi" or resource.get("Properties", {}).get("Handler") == ROUTER:
                 continue  # paid per request: in request_overhead
             if kind == "AWS::Lambda::Function" or NOT_ESTIMATED.match(kind):
@@ -318,72 +335,13 @@ def add_config(estimate: Estimate, templates: dict[str, dict], config, price: Pr
 
 
 def estimate_cost(assembly: Path, config, snapshot: dict) -> Estimate:
-    templates = read_assembly(assembly, config.environment)
+    return estimate_templates(read_assembly(assembly, config.environment), config, snapshot)
+
+
+def estimate_templates(templates: dict[str, dict], config, snapshot: dict) -> Estimate:
+    """The estimate of ``templates`` (stack name → template), as ``config`` deploys them."""
     price = Pricer(snapshot, config.region)
     estimate = Estimate(config.environment, config.region, snapshot["date"])
     add_config(estimate, templates, config, price)
     add_templates(estimate, templates, config, price)
     return estimate
-
-
-def as_json(estimate: Estimate) -> dict:
-    return {
-        "environment": estimate.environment,
-        "region": estimate.region,
-        "snapshot_date": estimate.snapshot_date,
-        "groups": {
-            group: {"items": [asdict(i) for i in items], **_figures(estimate.totals(group))}
-            for group, items in estimate.groups.items()
-        },
-        "total": _figures(estimate.totals()),
-        "unpriced": estimate.unpriced,
-        "not_estimated": estimate.not_estimated,
-        "assumptions": ASSUMPTIONS,
-    }
-
-
-def _figures(item: Item) -> dict:
-    return {
-        "idle_month": item.idle_month,
-        "per_1000_requests": item.per_1000_requests,
-        "per_run": item.per_run,
-    }
-
-
-def _row(name: str, item: Item) -> str:
-    return f"  {name:<52} {item.idle_month:>12,.2f} {item.per_1000_requests:>14,.4f} {item.per_run:>12,.2f}"
-
-
-def render(estimate: Estimate) -> str:
-    header = f"  {'item':<52} {'idle/month':>12} {'per 1,000 req':>14} {'per run':>12}"
-    lines = [f"mlkit {estimate.environment} in {estimate.region}: USD, prices of {estimate.snapshot_date}"]
-    for group, items in estimate.groups.items():
-        lines += ["", group, header] + [_row(i.name, i) for i in items]
-        lines.append(_row("subtotal", estimate.totals(group)))
-    lines += ["", _row("TOTAL (per 1,000 requests: 1,000 to each model)", estimate.totals())]
-    lines += [""] + (estimate.unpriced or ["unpriced: none"])
-    counted = ", ".join(f"{count} {kind}" for kind, count in sorted(estimate.not_estimated.items()))
-    lines += ["", f"not estimated (free, or paid by use this estimate does not model): {counted}"]
-    lines += ["", "assumptions: " + ", ".join(f"{key}={value}" for key, value in ASSUMPTIONS.items())]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Estimate an environment's cost from its cloud assembly.")
-    parser.add_argument("--env", default=None, help="the environment (config/<env>.yaml). Default dev.")
-    parser.add_argument(
-        "--assembly", type=Path, default=Path("cdk.out"), help="the cloud assembly. Default cdk.out."
-    )
-    parser.add_argument("--snapshot", type=Path, default=prices.SNAPSHOT)
-    parser.add_argument("--json", action="store_true", help="print JSON for machines")
-    args = parser.parse_args(argv)
-    from stacks.config import load_config, select_config_path
-
-    config = load_config(select_config_path(env=args.env))
-    estimate = estimate_cost(args.assembly, config, prices.load_snapshot(args.snapshot))
-    print(json.dumps(as_json(estimate), indent=2) if args.json else render(estimate))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

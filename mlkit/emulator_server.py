@@ -1,4 +1,4 @@
-"""moto's server for `make local`, with four of its gaps closed.
+"""moto's server for `make local`, with five of its gaps closed.
 
 - moto checks endpoint configs against a fixed list of instance types from about 2020 (no ml.g5,
   ml.m6i, ml.c7i, ...), so a valid config naming one fails `cdk deploy` in the emulator. Emulated
@@ -9,6 +9,8 @@
   an isolated hub model's setting can be read back.
 - moto's InvokeEndpoint puts the request body into a JSON key, which fails (500) for a binary body
   such as an image; a binary body is base64-encoded there first. The recorder keeps the raw bytes.
+- moto's CloudFormation drops a log group's KmsKeyId (its model reads the API's ``kmsKeyId``); it is
+  kept, so the log groups' encryption can be read back.
 
 Usage: python -m mlkit.emulator_server [moto_server's arguments]
 """
@@ -18,6 +20,7 @@ import re
 import sys
 
 from moto.awslambda import models as awslambda
+from moto.logs import models as logs
 from moto.sagemaker import models as sagemaker
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.responses import SageMakerResponse
@@ -26,6 +29,7 @@ from moto.server import main
 
 # stacks/config/hosting.py's pattern (not imported: stacks.config loads the CDK into the server).
 INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
+MOTO_CREATE_LOG_GROUP = logs.LogGroup.__dict__["create_from_cloudformation_json"].__func__
 MOTO_CREATE_FUNCTION = awslambda.LambdaFunction.__dict__["create_from_cloudformation_json"].__func__
 
 
@@ -61,6 +65,14 @@ def create_model_keeping_isolation(self):
     return result
 
 
+def create_log_group_keeping_key(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    properties = cloudformation_json.get("Properties", {})
+    if "KmsKeyId" in properties:
+        properties = {**properties, "kmsKeyId": properties["KmsKeyId"]}
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+    return MOTO_CREATE_LOG_GROUP(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
 def invoke_endpoint_with_binary_body(self):
     if isinstance(self.body, bytes):
         self.body = base64.b64encode(self.body).decode("ascii")
@@ -73,6 +85,7 @@ PATCHES = (
     (awslambda.LambdaFunction, "create_from_cloudformation_json", classmethod(create_function_with_layers)),
     (awslambda.LayerVersion, "physical_resource_id", property(layer_version_arn)),
     (SageMakerResponse, "create_model", create_model_keeping_isolation),
+    (logs.LogGroup, "create_from_cloudformation_json", classmethod(create_log_group_keeping_key)),
     (SageMakerRuntimeResponse, "use_raw_body", True),  # else moto decodes every body as UTF-8
     (SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_with_binary_body),
 )

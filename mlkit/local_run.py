@@ -17,6 +17,7 @@ from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_cou
 from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.local_context import Run
+from mlkit.operations_checks import report_operations
 from mlkit.report import FAILED, Report, StepFailed
 from mlkit.route_checks import load_router_step
 from stacks import names
@@ -89,6 +90,7 @@ def verify(report: Report, emulator: Emulator, config) -> None:
         load_router_step(report, run)
         for label, model in config.models.items():
             source_of(model).run_locally(report, run, label, model)
+        report_operations(report, run)
 
 
 def delivery(report: Report, emulator: Emulator, config) -> None:
@@ -119,6 +121,27 @@ def data_resources(row, run: Run) -> None:
     count = resource_count(run.clients("cloudformation"), stack_name)
     detail = check_data_stack(run.clients, stack_name, run.environment)
     row.detail = f"{stack_name}: {count} resources; {detail}"
+
+
+def idle_cost_line(config, emulator: Emulator) -> str:
+    """The estimated idle monthly cost of the environment (`make cost`), from the assembly deployed here."""
+    from mlkit.cost import estimate_cost
+    from mlkit.prices import load_snapshot
+
+    assembly = assembly_directory(cdk_environment(emulator), "kit")
+    try:
+        estimate = estimate_cost(assembly, config, load_snapshot())
+    except FileNotFoundError:
+        return "estimated idle cost: no assembly (the synth did not run)"
+    unpriced = (
+        f"; {len(estimate.unpriced)} unpriced (make cost ENV={config.environment})"
+        if estimate.unpriced
+        else ""
+    )
+    return (
+        f"estimated idle cost of {config.environment} on AWS: ${estimate.totals().idle_month:,.2f}/month "
+        f"(prices of {estimate.snapshot_date}{unpriced})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         emulator.stop()
     print(report.render(colour=sys.stdout.isatty()))
+    print(idle_cost_line(config, emulator))
     failed = [f"{row.scope}: {row.step}" for row in report.rows if row.status == FAILED]
     if failed:
         print(f"failed steps: {', '.join(failed)}", file=sys.stderr)

@@ -58,11 +58,13 @@ class ApiStack(cdk.Stack):
             # botocore's 3 attempts at 8 s reads stay under API Gateway's 29 s integration limit.
             timeout_seconds=28,
             memory_mb=512,
+            reserved_concurrency=settings.reserved_concurrency,
         )
         self._grant(invoke_policies)
         self.api = self._rest_api(environment_name, settings, content_types)
         self.url = self.api.url
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url)
+        cdk.CfnOutput(self, "RouterFunctionName", value=self.router.function.function_name)
 
     def _grant(self, invoke_policies: list[dict[tuple[str, ...], list[str]]]) -> None:
         """One managed policy per document: together they may exceed a role's 10,240 inline characters."""

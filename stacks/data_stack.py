@@ -8,13 +8,16 @@ from constructs import Construct
 
 from stacks import names
 from stacks.config import MlKitConfig
+from stacks.constructs.alerts_topic import AlertsTopic
 from stacks.constructs.bedrock_logging import BedrockInvocationLogging
+from stacks.constructs.log_encryption import allow_log_encryption
 from stacks.constructs.secure_bucket import SecureBucket, lifecycle_rules
 from stacks.nag import acknowledge
 
 
 class DataStack(cdk.Stack):
-    """KMS key (rotated), raw / curated / artifacts buckets, their access-log bucket, a Glue database.
+    """KMS key (rotated), raw / curated / artifacts buckets, their access-log bucket, a Glue database,
+    and the alerts topic (``alerts_topic``, encrypted with the key) every alarm and failure notifies.
 
     Later stacks take ``key``, the buckets or their ``bucket_names``, and ``database_name`` as
     constructor arguments. Bucket names are fixed (``mlkit-<env>-<kind>-<account>-<region>``) so
@@ -46,6 +49,10 @@ class DataStack(cdk.Stack):
             enable_key_rotation=True,
             removal_policy=removal,
         )
+        allow_log_encryption(self.key)
+        self.alerts_topic = AlertsTopic(
+            self, "Alerts", environment_name=config.environment, settings=config.alerts, key=self.key
+        ).topic
         self.bucket_names = {
             kind: names.bucket_name(config.environment, kind, self.account, self.region)
             for kind in ("raw", "curated", "artifacts", "logs")
@@ -69,7 +76,7 @@ class DataStack(cdk.Stack):
         self.curated_bucket = buckets["Curated"]
         self.artifacts_bucket = buckets["Artifacts"]
 
-        self.database_name = f"mlkit_{config.environment}_curated"
+        self.database_name = names.curated_database_name(config.environment)
         database = glue.CfnDatabase(
             self,
             "CuratedDatabase",
@@ -120,6 +127,7 @@ class DataStack(cdk.Stack):
             "ArtifactsBucketName": self.artifacts_bucket.bucket_name,
             "LogBucketName": self.log_bucket.bucket_name,
             "CuratedDatabaseName": self.database_name,
+            "AlertsTopicArn": self.alerts_topic.topic_arn,
         }
         for name, value in values.items():
             cdk.CfnOutput(self, name, value=value)

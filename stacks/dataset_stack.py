@@ -13,7 +13,7 @@ from stacks import names
 from stacks.config.custom import DatasetDefinition
 from stacks.config.datasets import GLUE, DatasetSettings
 from stacks.config.flow_file import ANY_BUCKET, check_flow
-from stacks.constructs.glue_prepare_job import GluePrepareJob, allow_glue_log_encryption, job_arguments
+from stacks.constructs.glue_prepare_job import GluePrepareJob, job_arguments
 from stacks.constructs.pipeline import DATASET_EVENT_SOURCE, DATASET_PREPARED, PipelineStateMachine
 from stacks.constructs.processing_prepare_job import RESULT_PATH, ProcessingPrepareJob
 
@@ -86,7 +86,6 @@ class DatasetStack(cdk.Stack):
             definition=definition,
         )
         if settings.prepare == "glue":
-            allow_glue_log_encryption(key)
             self.job = GluePrepareJob(
                 self,
                 "GlueJob",

@@ -30,6 +30,14 @@ def api_stack_name(environment: str) -> str:
     return stack_name(environment, "api")
 
 
+def operations_stack_name(environment: str) -> str:
+    return stack_name(environment, "operations")
+
+
+def alerts_topic_name(environment: str) -> str:
+    return f"{prefix(environment)}-alerts"
+
+
 def dataset_stack_name(environment: str, dataset: str) -> str:
     return stack_name(environment, f"dataset-{dataset}")
 
@@ -88,6 +96,16 @@ def async_prefixes(model: str) -> dict[str, str]:
         "output": f"async-output/{model}/",
         "failure": f"async-failures/{model}/",
     }
+
+
+def capture_prefix(model: str) -> str:
+    """Where an endpoint's captured requests and answers live in the artifacts bucket."""
+    return f"captures/{model}/"
+
+
+def curated_database_name(environment: str) -> str:
+    """The environment's Glue database: curated datasets and the capture tables."""
+    return f"{PROJECT}_{environment}_curated"
 
 
 def packaged_prefix(model: str) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from lambdas.shared import registry
+from lambdas.shared import registry, router_metrics
 from stacks import names
 from stacks.sources import source_of
 from stacks.sources.base import ArnParts, Grant, InvokeGrantee
@@ -91,7 +91,7 @@ def router_environment(
 ) -> dict[str, str]:
     """The router Lambda's variables beside its registry file (which has no size limit)."""
     return {
-        "POWERTOOLS_METRICS_NAMESPACE": "mlkit",
+        "POWERTOOLS_METRICS_NAMESPACE": router_metrics.NAMESPACE,
         "POWERTOOLS_SERVICE_NAME": names.router_service_name(environment),
         registry.ARTIFACTS_BUCKET_VARIABLE: artifacts_bucket,
         registry.GUARDRAILS_VARIABLE: guardrails,

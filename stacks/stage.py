@@ -6,9 +6,13 @@ from constructs import Construct
 from stacks import names
 from stacks.api_stack import ApiStack
 from stacks.config import MlKitConfig
+from stacks.constructs.data_capture import CaptureTable
+from stacks.constructs.log_encryption import EncryptedLogGroups
+from stacks.constructs.model_alarms import ModelAlarms
 from stacks.constructs.smoke_test_role import SmokeTestRole
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
+from stacks.operations_stack import ENVIRONMENT_TAG, OperationsStack
 from stacks.registry import registry_document
 from stacks.router_access import (
     LONGEST,
@@ -61,6 +65,16 @@ class MlKitStage(cdk.Stage):
             **stack_settings,
         )
 
+        self.operations = OperationsStack(
+            self,
+            "Operations",
+            stack_name=names.operations_stack_name(environment),
+            description=f"mlkit {environment}: dashboard, failure notifications, budget",
+            config=config,
+            topic=self.data.alerts_topic,
+            **stack_settings,
+        )
+
         # One dataset stack per dataset: its Glue job runs once per upload, whatever the models sharing it.
         self.dataset_stacks = {
             dataset: DatasetStack(
@@ -88,8 +102,11 @@ class MlKitStage(cdk.Stage):
 
         # moto's CloudFormation cannot create a tagged KMS key, so the emulated variant leaves keys untagged.
         untagged = ["AWS::KMS::Key"] if emulated else []
-        for key, value in {**config.tags, "project": names.PROJECT, "environment": environment}.items():
+        for key, value in {**config.tags, "project": names.PROJECT, ENVIRONMENT_TAG: environment}.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=untagged)
+        cdk.Aspects.of(self).add(
+            EncryptedLogGroups(key_arn=self.data.key.key_arn, retention_days=config.logs.retention_days)
+        )
 
     def _model_stacks(self, emulated: bool, stack_settings: dict) -> dict[str, cdk.Stack]:
         """One stack per model, named ``mlkit-<env>-<model>``, from its source; some need none."""
@@ -102,9 +119,28 @@ class MlKitStage(cdk.Stage):
         )
         stacks = {}
         for label, model in self.config.models.items():
-            stack = source_of(model).build_stack(self, label, model, resources)
+            source = source_of(model)
+            stack = source.build_stack(self, label, model, resources)
             if stack is not None:
                 stacks[label] = stack
+            if getattr(getattr(model, "hosting", None), "capture", None):
+                CaptureTable(
+                    stack,
+                    "CaptureTable",
+                    model_label=label,
+                    bucket_name=self.data.bucket_names["artifacts"],
+                    database_name=self.data.database_name,
+                )
+            # In the model's stack; a model without one (a Bedrock model) in the operations stack.
+            ModelAlarms(
+                stack or self.operations,
+                f"Alarms-{label}",
+                alarm_prefix=names.endpoint_name(self.config.environment, label),
+                label=label,
+                metrics=source.alarm_metrics(self.config.environment, label, model),
+                thresholds=self.config.alerts.thresholds,
+                topic=self.data.alerts_topic,
+            )
         return stacks
 
     def _api_stack(self, stack_settings: dict) -> ApiStack:

@@ -45,6 +45,7 @@ class DeployRequest:
     containers: tuple[dict[str, Any], ...]
     variant: dict[str, Any]
     async_config: dict[str, Any] | None = None
+    data_capture_config: dict[str, Any] | None = None
     kms_key_arn: str | None = None
     deployment_config: dict[str, Any] | None = None
     vpc_config: dict[str, Any] | None = None
@@ -88,6 +89,7 @@ def parse_deploy_request(event: dict) -> DeployRequest:
         containers=_containers(event),
         variant=_variant(event.get("variant")),
         async_config=_optional(event, "async_config", dict),
+        data_capture_config=_optional(event, "data_capture_config", dict),
         kms_key_arn=_optional(event, "kms_key_arn", str),
         deployment_config=_optional(event, "deployment_config", dict),
         vpc_config=_optional(event, "vpc_config", dict),
@@ -188,6 +190,10 @@ def _check_serverless_limits(request: DeployRequest) -> None:
         "containers": (len(request.containers) > 1, "serverless endpoints host no inference pipelines"),
         "vpc_config": (request.vpc_config, "serverless endpoints take no VPC configuration"),
         "enable_network_isolation": (request.enable_network_isolation, "serverless has no network isolation"),
+        "data_capture_config": (
+            request.data_capture_config,
+            "serverless endpoints do not support data capture",
+        ),
     }
     for field, (given, reason) in unsupported.items():
         if given:

@@ -61,6 +61,7 @@ RESOURCE_CALLS = {
 EVENT_FIELD_OF_PARAMETER = (
     ("ProductionVariants[0]", "variant"),
     ("AsyncInferenceConfig", "async_config"),
+    ("DataCaptureConfig", "data_capture_config"),
     ("DeploymentConfig", "deployment_config"),
     ("VpcConfig", "vpc_config"),
     ("PrimaryContainer", "containers[0]"),
@@ -98,6 +99,8 @@ def endpoint_config_request(request: DeployRequest, model_name: str) -> dict[str
     params: dict[str, Any] = {"ProductionVariants": [variant]}
     if request.async_config:
         params["AsyncInferenceConfig"] = request.async_config
+    if request.data_capture_config:
+        params["DataCaptureConfig"] = request.data_capture_config
     # KmsKeyId encrypts instance storage; SageMaker rejects it for serverless variants.
     if request.kms_key_arn and not request.serverless:
         params["KmsKeyId"] = request.kms_key_arn

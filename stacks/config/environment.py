@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from stacks.config.alerts import AlertSettings, BudgetSettings, LogSettings
 from stacks.config.base import StrictModel, invalid
 from stacks.config.custom import (
     DATASET,
@@ -69,6 +70,14 @@ class ApiSettings(StrictModel):
     throttle_burst: int = Field(default=100, ge=1, description="Default 100.")
     api_keys: ApiKeySettings | None = Field(default=None, description="Default: IAM auth only, no keys.")
     max_body_kb: int = Field(default=1024, ge=1, le=6144, description="Largest request body. Default 1024.")
+    reserved_concurrency: int | None = Field(
+        default=100,
+        ge=1,
+        le=3000,
+        description="Router Lambda instances reserved and at most running, so one runaway client cannot "
+        "starve the account's other functions. null: unreserved (accounts whose Lambda quota is under "
+        "200 cannot reserve 100). Default 100.",
+    )
 
 
 class BedrockSettings(StrictModel):
@@ -100,6 +109,9 @@ class MlKitConfig(StrictModel):
     data: DataSettings = Field(default_factory=DataSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     bedrock: BedrockSettings = Field(default_factory=BedrockSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings, description="Default: a topic, no emails.")
+    logs: LogSettings = Field(default_factory=LogSettings)
+    budget: BudgetSettings | None = Field(default=None, description="Default: no budget.")
     models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
     # Read as `datasets:`; the `datasets` property keeps meaning each dataset's definition.
     dataset_settings: dict[DatasetName, DatasetSettings] = Field(
@@ -115,7 +127,7 @@ class MlKitConfig(StrictModel):
     def _names_free(self) -> "MlKitConfig":
         # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api, -oidc, -dataset-<name>.
         for name in self.models:
-            if name in {"data", "api", "oidc"} or name.startswith("dataset-"):
+            if name in {"data", "api", "oidc", "operations"} or name.startswith("dataset-"):
                 raise invalid(
                     f"models.{name}", f"{name!r} is taken by mlkit's own stacks: pick another model name"
                 )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config.base import StrictModel
+from stacks.config.base import StrictModel, invalid
 
 INSTANCE_TYPE = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 GPU_FAMILIES = ("ml.g", "ml.p")
@@ -32,10 +32,19 @@ class SafeUpdates(StrictModel):
     )
 
 
+class DataCapture(StrictModel):
+    """A sample of the endpoint's requests and answers, KMS-encrypted in the artifacts bucket under
+    ``captures/<model>/``, with a Glue table over them to query with Athena."""
+
+    sampling_percent: int = Field(default=20, ge=1, le=100, description="Of all requests. Default 20.")
+    mode: Literal["input", "output", "both"] = Field(default="both", description="Default both.")
+
+
 class HostedEndpoint(StrictModel):
-    """What every hosting type has: safe updates."""
+    """What every hosting type has: safe updates, and data capture where SageMaker supports it."""
 
     updates: SafeUpdates = Field(default_factory=SafeUpdates)
+    capture: DataCapture | None = Field(default=None, description="Default: none captured.")
 
 
 class ServerlessHosting(HostedEndpoint):
@@ -56,6 +65,16 @@ class ServerlessHosting(HostedEndpoint):
                 f"{value} is not allowed: serverless memory_mb must be one of 1024, 2048, ..., 6144"
             )
         return value
+
+    @model_validator(mode="after")
+    def _no_capture(self) -> "ServerlessHosting":
+        if self.capture is not None:
+            raise invalid(
+                "capture",
+                "serverless endpoints do not support data capture (SageMaker); host the model "
+                "realtime or async to capture, or remove capture",
+            )
+        return self
 
     @model_validator(mode="after")
     def _provisioned_within_max(self) -> "ServerlessHosting":

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from stacks import names
 from stacks.config.hosting import AsyncHosting
+from stacks.constructs.data_capture import capture_for
 from stacks.constructs.endpoint_alarms import RollbackAlarms
 from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
 from stacks.constructs.hosting_settings import (
@@ -119,6 +120,11 @@ class DeploySteps(Construct):
             )
         self.function = self._function(execution_role, key)
         event = self._deploy_event(model_label, execution_role.role, key, containers_path)
+        capture = capture_for(
+            hosting, model_label=model_label, bucket=artifacts_bucket, key=key, execution_role=execution_role
+        )
+        if capture:
+            event["data_capture_config"] = capture
         if max_polls is None:
             bound = deployment_config(hosting, [])["BlueGreenUpdatePolicy"][
                 "MaximumExecutionTimeoutInSeconds"

@@ -48,3 +48,8 @@ class RollbackAlarms(Construct):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             alarm_description=f"{endpoint_name}: latency above {latency_ms} ms; rolls a deployment back",
         )
+
+    def notify(self, action: cloudwatch.IAlarmAction) -> None:
+        """A rollback is news too: both alarms also take ``action`` (the alerts topic)."""
+        for alarm in (self.errors, self.latency):
+            alarm.add_alarm_action(action)

@@ -28,41 +28,6 @@ CATALOG_ACTIONS = [
 ]
 
 
-def allow_glue_log_encryption(key: kms.Key) -> None:
-    """Let CloudWatch Logs use ``key`` for Glue job log groups only (once per key).
-
-    The statement is literal (no reference to a dataset stack), so it lives in the key's own
-    stack without creating a cross-stack dependency back to the dataset stacks.
-    """
-    if getattr(key, "_mlkit_glue_logs", False):
-        return
-    stack = cdk.Stack.of(key)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            resources=["*"],  # in a key policy, "*" means this key
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=GLUE_LOG_GROUPS,
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                }
-            },
-        )
-    )
-    key._mlkit_glue_logs = True
-
-
 class GluePrepareJob(Construct):
     """``jobs/glue/glue_job.py`` as a Glue 5.0 job (G.1X, Flex) named ``job_name``.
 

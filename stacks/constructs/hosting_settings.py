@@ -6,7 +6,7 @@ deploy Lambda's event (endpoints the training and Autopilot pipelines create at 
 
 from typing import Any
 
-from stacks.config.hosting import AsyncHosting, RealtimeHosting, ServerlessHosting
+from stacks.config.hosting import AsyncHosting, DataCapture, RealtimeHosting, ServerlessHosting
 
 VARIANT_NAME = "AllTraffic"
 
@@ -48,6 +48,19 @@ def async_inference_config(
             "KmsKeyId": kms_key_arn,
             "NotificationConfig": {"SuccessTopic": success_topic_arn, "ErrorTopic": error_topic_arn},
         },
+    }
+
+
+CAPTURE_MODES = {"input": ["Input"], "output": ["Output"], "both": ["Input", "Output"]}
+
+
+def data_capture_config(capture: DataCapture, *, destination: str, kms_key_arn: str) -> dict[str, Any]:
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": capture.sampling_percent,
+        "DestinationS3Uri": destination,
+        "KmsKeyId": kms_key_arn,
+        "CaptureOptions": [{"CaptureMode": mode} for mode in CAPTURE_MODES[capture.mode]],
     }
 
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lambdas.shared import registry as registry_contract
+from lambdas.shared import router_metrics
 from stacks.nag import acknowledge
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,8 +146,9 @@ def registry_layer(scope: Construct, document: str) -> lambda_.LayerVersion:
 class MlKitFunction(Construct):
     """A Lambda from the shared lambdas/ asset: handler ``module.handler``, its own role and log group.
 
-    ``environment`` (default none) adds variables; ``timeout_seconds`` defaults to 30 and
-    ``memory_mb`` to 512. The role starts with only its log group; callers add grants.
+    ``environment`` (default none) adds variables; ``timeout_seconds`` defaults to 30,
+    ``memory_mb`` to 512 and ``reserved_concurrency`` to none (the account's unreserved pool).
+    The role starts with only its log group; callers add grants.
     """
 
     def __init__(
@@ -160,6 +162,7 @@ class MlKitFunction(Construct):
         environment: dict[str, str] | None = None,
         timeout_seconds: int = 30,
         memory_mb: int = 512,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -176,9 +179,10 @@ class MlKitFunction(Construct):
             role=self.role,
             layers=layers,
             code=lambda_.Code.from_asset(str(LAMBDAS), exclude=["requirements.txt", "**/__pycache__"]),
-            environment={"POWERTOOLS_METRICS_NAMESPACE": "mlkit", **(environment or {})},
+            environment={"POWERTOOLS_METRICS_NAMESPACE": router_metrics.NAMESPACE, **(environment or {})},
             timeout=cdk.Duration.seconds(timeout_seconds),
             memory_size=memory_mb,
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
         )

@@ -11,6 +11,7 @@ from constructs import Construct
 from stacks.config.hosting import AsyncHosting, RealtimeHosting
 from stacks.config.pretrained import VpcSettings
 from stacks.constructs import endpoint_scaling
+from stacks.constructs.data_capture import capture_for
 from stacks.constructs.endpoint_alarms import RollbackAlarms
 from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.hosting_settings import (
@@ -131,6 +132,11 @@ class ModelEndpoint(Construct):
         config.add_property_override(
             "ProductionVariants", [production_variant(hosting, model.attr_model_name)]
         )
+        capture = capture_for(
+            hosting, model_label=model_label, bucket=artifacts_bucket, key=key, execution_role=execution_role
+        )
+        if capture:
+            config.add_property_override("DataCaptureConfig", capture)
         if self.async_results:
             results = self.async_results
             config.add_property_override(

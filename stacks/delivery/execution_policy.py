@@ -20,6 +20,7 @@ ENVIRONMENT_SERVICES = {
     "ApiGateway": "apigateway",
     "ApplicationAutoScaling": "application-autoscaling",
     "Bedrock": "bedrock",
+    "Budgets": "budgets",
     "CloudWatch": "cloudwatch",
     "Events": "events",
     "Glue": "glue",

@@ -145,6 +145,17 @@ class ModelSource:
         """Request media types the model's route accepts."""
         return []
 
+    # Whether the model has a state machine mlkit-<env>-<label> (training, Autopilot, hub packaging).
+    has_pipeline: ClassVar[bool] = False
+
+    def dashboard_widgets(self, environment: str, label: str, model) -> list:
+        """The model's row on the environment's dashboard, from its service's own metrics."""
+        return []
+
+    def alarm_metrics(self, environment: str, label: str, model) -> dict:
+        """{alarm kind: metric} of the kinds in stacks/constructs/model_alarms.py its service publishes."""
+        return {}
+
     def run_locally(self, report, run, label: str, model) -> dict | None:
         """Add the model's rows to `make local`'s report (mlkit/local_run.py); what it did, for tests."""
         raise NotImplementedError
@@ -167,6 +178,18 @@ class SageMakerSource(ModelSource):
 
     def content_types(self, model) -> list[str]:
         return model.resolved_content_types
+
+    def dashboard_widgets(self, environment: str, label: str, model) -> list:
+        from stacks.constructs import model_monitoring
+
+        endpoint = names.endpoint_name(environment, label)
+        return model_monitoring.sagemaker_widgets(endpoint, model.hosting.type)
+
+    def alarm_metrics(self, environment: str, label: str, model) -> dict:
+        from stacks.constructs import model_monitoring
+
+        endpoint = names.endpoint_name(environment, label)
+        return model_monitoring.sagemaker_alarm_metrics(endpoint, model.hosting.type)
 
     def grant_invoke(self, grantee: InvokeGrantee, environment: str, label: str, model) -> None:
         parts = grantee.parts

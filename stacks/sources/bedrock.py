@@ -102,6 +102,16 @@ class BedrockSource(ModelSource):
         if arn:
             grantee.allow(("bedrock:ApplyGuardrail",), arn)
 
+    def dashboard_widgets(self, environment: str, label: str, model) -> list:
+        from stacks.constructs import model_monitoring
+
+        return model_monitoring.bedrock_widgets(model.model_id)
+
+    def alarm_metrics(self, environment: str, label: str, model) -> dict:
+        from stacks.constructs import model_monitoring
+
+        return model_monitoring.bedrock_alarm_metrics(model.model_id)
+
     def run_locally(self, report, run, label: str, model) -> dict | None:
         from mlkit.route_checks import check_bedrock
 

@@ -6,6 +6,8 @@ from stacks.sources.base import SageMakerSource, StageResources
 class HubSource(SageMakerSource):
     """A hub model packaged by a Processing job on ``framework``'s inference DLC, served isolated."""
 
+    has_pipeline = True
+
     framework: str
 
     def packaging_spec(self, model) -> dict:

@@ -7,6 +7,7 @@ from stacks.sources.base import SageMakerSource, StageResources
 class DatasetPipelineSource(SageMakerSource):
     """A model whose pipeline starts from one of the config's datasets (its dataset stack)."""
 
+    has_pipeline = True
     trains_on_dataset = True
 
     def stack_arguments(self, model, resources: StageResources) -> dict:

@@ -66,7 +66,7 @@ def test_selection_order(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (BASE + "foo: 1\n", "foo: unknown key; allowed keys: account, api, bedrock, data,"),
+        (BASE + "foo: 1\n", "foo: unknown key; allowed keys: account, alerts, api, bedrock, budget, data,"),
         (BASE + "regoin: x\n", "regoin: unknown key (did you mean 'region'?)"),
         ("environment: dev\nregion: us-east-9\n", "region: 'us-east-9' is not an AWS region; did you mean"),
         (BASE + "removal: maybe\n", "removal: 'maybe' is not allowed: Input should be 'retain' or 'destroy'"),

@@ -11,6 +11,13 @@ ARTIFACTS = "s3://mlkit-dev-artifacts"
 
 SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
 INSTANCE = {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+CAPTURE = {
+    "EnableCapture": True,
+    "InitialSamplingPercentage": 20,
+    "DestinationS3Uri": f"{ARTIFACTS}/captures/churn",
+    "KmsKeyId": KMS_KEY_ARN,
+    "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+}
 ASYNC_CONFIG = {"OutputConfig": {"S3OutputPath": f"{ARTIFACTS}/async-output/"}}
 BLUE_GREEN = {
     "BlueGreenUpdatePolicy": {

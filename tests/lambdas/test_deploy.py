@@ -146,6 +146,16 @@ def test_creates_instance_endpoint_with_kms_async_and_network_settings(sagemaker
     assert endpoint["ProductionVariants"][0]["CurrentInstanceCount"] == 2
 
 
+def test_data_capture_reaches_the_endpoint_config_and_versions_it(sagemaker, sent, moto_update_endpoint):
+    plain = invoke(events.one_container(variant=events.INSTANCE))
+    captured = invoke(events.one_container(variant=events.INSTANCE, data_capture_config=events.CAPTURE))
+
+    assert sent["CreateEndpointConfig"][-1]["DataCaptureConfig"] == events.CAPTURE
+    assert "DataCaptureConfig" not in sent["CreateEndpointConfig"][0]
+    # Turning capture on is a new config version: the endpoint is updated, not left as it was.
+    assert captured["endpoint_config_name"] != plain["endpoint_config_name"]
+
+
 def test_instance_count_defaults_to_one(sagemaker):
     answer = invoke(events.one_container(variant={"InstanceType": "ml.m5.large"}))
 
@@ -342,6 +352,10 @@ BAD_EVENTS = {
     ),
     "async_config: not with variant.ServerlessConfig": events.one_container(async_config=events.ASYNC_CONFIG),
     "containers: not with variant.ServerlessConfig": events.autopilot(variant=events.SERVERLESS),
+    "data_capture_config: not with variant.ServerlessConfig": events.one_container(
+        data_capture_config=events.CAPTURE
+    ),
+    "data_capture_config: expected": events.one_container(variant=events.INSTANCE, data_capture_config=[1]),
     "vpc_config: expected": events.one_container(vpc_config=["subnet-1"]),
     "deployment_config": events.one_container(deployment_config={"BlueGreen": {}}),
     "enable_network_isolation": events.one_container(variant=events.INSTANCE, enable_network_isolation="yes"),

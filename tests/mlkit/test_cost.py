@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from mlkit import cost, prices
+from mlkit import cost, cost_report, prices
 from tests.stacks.synth import config_from, synthesize
 
 SMALL = {
@@ -44,8 +44,10 @@ def count(synthesized, stack: str, kind: str) -> int:
     return sum(r["Type"] == kind for r in synthesized.raw[stack]["Resources"].values())
 
 
-def alarms(synthesized, stack: str) -> int:
-    return count(synthesized, stack, "AWS::CloudWatch::Alarm")
+# Alarms are billed per metric they read. An endpoint's: the error rate (5XX and invocations: 2),
+# latency p90 (1), its two rollback alarms (1 each). A Bedrock model's: error rate (2), latency, throttles.
+ENDPOINT_ALARM_METRICS = 2 + 1 + 1 + 1
+BEDROCK_ALARM_METRICS = 2 + 1 + 1
 
 
 def request_overhead() -> float:
@@ -58,7 +60,7 @@ def request_overhead() -> float:
 
 def test_small_config_to_the_cent(small):
     config, synthesized = small
-    estimate = cost.as_json(cost.estimate_cost(synthesized.directory, config, prices.load_snapshot()))
+    estimate = cost_report.as_json(cost.estimate_cost(synthesized.directory, config, prices.load_snapshot()))
     groups = estimate["groups"]
     alarm = price("cloudwatch", "alarm_month")
     assert alarm == 0.10 and price("kms", "key_month") == 1.00
@@ -66,7 +68,7 @@ def test_small_config_to_the_cent(small):
     # Serverless, 2 GB: 1 provisioned instance all month; 1,000 requests of 1 s at 2 GB.
     provisioned = 1 * 2 * 730 * 3600 * price("sagemaker_serverless", "provisioned_gb_second")
     assert provisioned == pytest.approx(25.23, abs=CENT)  # 2 x 730 x 3600 x 0.0000048
-    sentiment_alarms = alarms(synthesized, "mlkit-cost-sentiment") * alarm
+    sentiment_alarms = ENDPOINT_ALARM_METRICS * alarm
     assert groups["sentiment"]["idle_month"] == pytest.approx(provisioned + sentiment_alarms, abs=CENT)
     serverless = 1000 * 1.0 * 2 * price("sagemaker_serverless", "gb_second")
     assert groups["sentiment"]["per_1000_requests"] == pytest.approx(
@@ -76,7 +78,7 @@ def test_small_config_to_the_cent(small):
     # Real-time: 2 x ml.m5.large all month, nothing more per request than the way there.
     instances = 2 * 730 * price("sagemaker_hosting", "ml.m5.large")
     assert instances == pytest.approx(167.90, abs=CENT)
-    ner_alarms = alarms(synthesized, "mlkit-cost-ner") * alarm
+    ner_alarms = ENDPOINT_ALARM_METRICS * alarm
     assert groups["ner"]["idle_month"] == pytest.approx(instances + ner_alarms, abs=CENT)
     assert groups["ner"]["per_1000_requests"] == pytest.approx(request_overhead(), abs=CENT)
 
@@ -87,26 +89,17 @@ def test_small_config_to_the_cent(small):
         + 0.25 * price("bedrock", f"{haiku} output_1k_tokens")
     )
     assert tokens == pytest.approx(0.4375, abs=CENT)
-    assert groups["chat"]["idle_month"] == 0
+    chat_alarms = BEDROCK_ALARM_METRICS * alarm  # in the operations stack, still the model's cost
+    assert groups["chat"]["idle_month"] == pytest.approx(chat_alarms, abs=CENT)
     assert groups["chat"]["per_1000_requests"] == pytest.approx(tokens + request_overhead(), abs=CENT)
 
-    # Shared: the stacks of no model (data, API, operations): keys, alarms and dashboards.
-    shared_stacks = [
-        name for name in synthesized.raw if name.removeprefix("mlkit-cost-") not in SMALL["models"]
-    ]
-    counts = {
-        kind: sum(count(synthesized, stack, kind) for stack in shared_stacks)
-        for kind in ("AWS::KMS::Key", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard")
-    }
-    shared = (
-        counts["AWS::KMS::Key"] * 1.00
-        + counts["AWS::CloudWatch::Alarm"] * 0.10
-        + counts["AWS::CloudWatch::Dashboard"] * 3.00
-    )
-    assert counts["AWS::KMS::Key"] >= 1
+    # Shared: the data key (the alerts topic uses it too) and the dashboard: $1 + $3.
+    assert count(synthesized, "mlkit-cost-data", "AWS::KMS::Key") == 1
+    assert count(synthesized, "mlkit-cost-operations", "AWS::CloudWatch::Dashboard") == 1
+    shared = 1.00 + 3.00
     assert groups["shared"]["idle_month"] == pytest.approx(shared, abs=CENT)
 
-    idle = provisioned + sentiment_alarms + instances + ner_alarms + shared
+    idle = provisioned + sentiment_alarms + instances + ner_alarms + chat_alarms + shared
     assert estimate["total"]["idle_month"] == pytest.approx(idle, abs=CENT)
     assert estimate["total"]["per_1000_requests"] == pytest.approx(
         serverless + tokens + 3 * request_overhead(), abs=CENT
@@ -132,16 +125,19 @@ def test_unknown_type_and_missing_price_are_unpriced_never_zero(small, tmp_path)
     (endpoint,) = [line for line in estimate.unpriced if "AWS::SageMaker::EndpointConfig" in line]
     assert "no sagemaker_hosting price for ml.m5.large in us-east-1" in endpoint
     assert not any("ml.m5.large" in item.name for item in estimate.groups["ner"])
-    assert "unpriced: Notebook" in cost.render(estimate)
+    assert "unpriced: Notebook" in cost_report.render(estimate)
 
 
 def test_command_prints_tables_and_json(small, capsys):
     config, synthesized = small
     estimate = cost.estimate_cost(synthesized.directory, config, prices.load_snapshot())
-    text = cost.render(estimate)
+    text = cost_report.render(estimate)
     assert "endpoint 2 x ml.m5.large (minimum)" in text and "167.90" in text
     assert "unpriced: none" in text and "request_seconds=1.0" in text
-    assert json.loads(json.dumps(cost.as_json(estimate)))["snapshot_date"] == prices.load_snapshot()["date"]
+    assert (
+        json.loads(json.dumps(cost_report.as_json(estimate)))["snapshot_date"]
+        == prices.load_snapshot()["date"]
+    )
 
 
 def test_reads_the_top_level_assembly_too(small):

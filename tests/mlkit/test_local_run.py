@@ -120,8 +120,15 @@ def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
     for step in ("start emulator", "cdk synth", "cdk bootstrap", "cdk deploy"):
         assert row(local_run.stdout, "kit", step) == OK
     assert row(local_run.stdout, "data", "resources exist") == OK
-    assert f"{names.data_stack_name(ENV)}: 12 resources" in local_run.stdout
+    assert f"{names.data_stack_name(ENV)}: 15 resources" in local_run.stdout  # with the alerts topic
     assert row(local_run.stdout, "data", "versioning, policies, logging, Glue") == NOT_EMULATED
+    assert row(local_run.stdout, "operations", "dashboard, topic, failure rules") == OK
+    assert row(local_run.stdout, "operations", "log groups, router concurrency") == OK
+    for model in ("ner", "summarizer"):  # CloudFormation's endpoint and an async one
+        assert row(local_run.stdout, "operations", f"{model} data capture") == OK
+    for step in ("alarms", "budget", "capture tables (Athena)"):
+        assert row(local_run.stdout, "operations", step) == NOT_EMULATED
+    assert re.search(r"^estimated idle cost of showcase on AWS: \$[\d,]+\.\d\d/month", local_run.stdout, re.M)
     assert re.search(r"^total \d+\.\ds, 0 failed$", local_run.stdout, re.M)
 
 

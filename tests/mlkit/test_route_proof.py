@@ -357,3 +357,12 @@ def test_the_emulator_server_takes_binary_bodies_and_keeps_network_isolation(run
             EnableNetworkIsolation=isolated,
         )
         assert sagemaker.describe_model(ModelName=name)["EnableNetworkIsolation"] is isolated
+
+
+def test_the_emulator_server_keeps_a_log_groups_key(run, patched_moto):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    properties = {"LogGroupName": "/mlkit/encrypted", "KmsKeyId": key, "RetentionInDays": 90}
+    template = {"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": properties}}}
+    run.clients("cloudformation").create_stack(StackName="logged", TemplateBody=json.dumps(template))
+    (group,) = run.clients("logs").describe_log_groups(logGroupNamePrefix="/mlkit/encrypted")["logGroups"]
+    assert (group["kmsKeyId"], group["retentionInDays"]) == (key, 90)

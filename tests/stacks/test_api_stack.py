@@ -177,7 +177,7 @@ def test_existing_guardrail_is_referenced_not_created():
         "chat": {"source": "bedrock", "model_id": "amazon.nova-lite-v1:0",
                  "guardrail": {"id": "abc123xyz", "version": "3"}}}}  # fmt: skip
     app = synthesize(config_from(config))
-    assert sorted(app.templates) == ["mlkit-ref-api", "mlkit-ref-data"]
+    assert sorted(app.templates) == ["mlkit-ref-api", "mlkit-ref-data", "mlkit-ref-operations"]
     registry = app.router_registry()["models"]
     assert registry["chat"]["guardrail"] == {"identifier": "abc123xyz", "version": "3"}
 

@@ -33,7 +33,7 @@ def run_app(tmp_path: Path, *context: str, env: dict | None = None) -> subproces
 
 def test_prod_config_targets_its_account_and_region():
     prod = synthesize(load_config(CONFIG_DIR / "prod.yaml"))
-    assert sorted(prod.templates) == ["mlkit-prod-api", "mlkit-prod-data"]
+    assert sorted(prod.templates) == ["mlkit-prod-api", "mlkit-prod-data", "mlkit-prod-operations"]
     manifest = (prod.directory / "manifest.json").read_text()
     assert "aws://222222222222/eu-west-1" in manifest
     for bucket in prod.resources("data", "AWS::S3::Bucket").values():

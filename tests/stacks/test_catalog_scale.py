@@ -14,6 +14,7 @@ from benchmarks.catalog import KINDS, catalog
 from stacks import names
 from stacks.config import ConfigError
 from stacks.config.loader import load_config
+from stacks.operations_stack import MODELS_PER_DASHBOARD
 from stacks.router_access import (
     LAMBDA_ENVIRONMENT_BYTES,
     MANAGED_POLICIES_PER_ROLE,
@@ -76,13 +77,22 @@ def test_two_hundred_models_pass_nag(app):
     assert [v for plugin in report["pluginReports"] for v in plugin["violations"]] == []
     sagemaker_or_guardrail = MODELS - MODELS // len(KINDS)  # plain Bedrock models need no stack
     datasets = MODELS // len(KINDS)
-    assert len(app.templates) == 2 + sagemaker_or_guardrail + datasets
+    assert len(app.templates) == 3 + sagemaker_or_guardrail + datasets  # + data, api and operations
 
 
 def test_no_stack_nears_cloudformation_limits(app):
     for name, template in app.raw.items():
         assert len(template["Resources"]) < 500, name
         assert len(json.dumps(template)) < 1_000_000, name  # the S3-uploaded template limit
+
+
+def test_every_dashboard_page_fits_cloudwatchs_widget_limit(app, config):
+    dashboards = app.resources("operations", "AWS::CloudWatch::Dashboard").values()
+    bodies = [json.loads(render_tokens(d["Properties"]["DashboardBody"])) for d in dashboards]
+    assert len(bodies) == -(-MODELS // MODELS_PER_DASHBOARD)
+    assert all(len(body["widgets"]) <= 500 for body in bodies), [len(b["widgets"]) for b in bodies]
+    titles = [w["properties"].get("markdown", "") for body in bodies for w in body["widgets"]]
+    assert sum(title.startswith("## ") for title in titles) == MODELS + len(bodies)  # the API's row on each
 
 
 def router_policies(app) -> list[dict]:

@@ -24,7 +24,7 @@ def kms_buckets(app):
 
 
 def test_stack_name_carries_environment(retained):
-    assert sorted(retained.templates) == ["mlkit-qa-api", "mlkit-qa-data"]
+    assert sorted(retained.templates) == ["mlkit-qa-api", "mlkit-qa-data", "mlkit-qa-operations"]
 
 
 def test_key_is_customer_managed_and_rotated(retained):

@@ -89,12 +89,12 @@ def test_security_configuration_encrypts_s3_logs_and_bookmarks_with_the_data_key
     assert encryption["JobBookmarksEncryption"] == {"JobBookmarksEncryptionMode": "CSE-KMS", "KmsKeyArn": key}
 
 
-def test_data_key_lets_cloudwatch_logs_encrypt_glue_job_logs_only(app):
+def test_data_key_lets_cloudwatch_logs_encrypt_this_accounts_log_groups_only(app):
     policy = only(app, "data", "AWS::KMS::Key")["KeyPolicy"]["Statement"]
     logs = [s for s in policy if s.get("Principal") == {"Service": "logs.eu-west-1.amazonaws.com"}]
-    assert len(logs) == 1  # once, however many datasets
+    assert len(logs) == 1  # once, however many datasets: Glue's job logs and every other log group
     condition = logs[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert render_tokens(condition) == "arn:aws:logs:eu-west-1:<AWS::AccountId>:log-group:/aws-glue/jobs/*"
+    assert render_tokens(condition) == "arn:aws:logs:eu-west-1:<AWS::AccountId>:log-group:*"
 
 
 def test_glue_role_reads_raw_and_writes_curated_under_its_dataset_only(app):

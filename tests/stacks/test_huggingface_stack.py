@@ -68,7 +68,9 @@ def container(app, model):
 
 
 def test_one_stack_and_one_stable_endpoint_per_model(app):
-    models = sorted(name for name in app.templates if name not in {"mlkit-hf-data", "mlkit-hf-api"})
+    models = sorted(
+        name for name in app.templates if name not in {"mlkit-hf-data", "mlkit-hf-api", "mlkit-hf-operations"}
+    )
     assert models == ["mlkit-hf-llm", "mlkit-hf-ranker", "mlkit-hf-sentiment", "mlkit-hf-summarizer"]
     for model in MODELS:
         assert only(app, model, "AWS::SageMaker::Endpoint")["EndpointName"] == f"mlkit-hf-{model}"

@@ -1,0 +1,135 @@
+"""`make local`: the operations resources read back from the emulator, and the idle cost estimate.
+
+moto's CloudFormation creates no AWS::CloudWatch::Alarm and no AWS::Budgets::Budget (it warns and
+skips them), so those are reported as not emulated; tests/stacks/test_operations_stack.py asserts
+their thresholds, filters and actions on the alerts topic.
+"""
+
+from mlkit.checks import stack_outputs
+from mlkit.hosting_checks import template_endpoint
+from mlkit.report import NotEmulated, StepFailed
+from stacks import names
+from stacks.sources import source_of
+
+ALARMS_NOT_EMULATED = (
+    "moto's CloudFormation creates no AWS::CloudWatch::Alarm: tests/stacks/test_operations_stack.py "
+    "asserts every alarm's threshold and its action on the alerts topic"
+)
+CAPTURE_TABLES_NOT_EMULATED = (
+    "moto's CloudFormation creates no AWS::Glue::Table: tests/stacks/test_data_capture.py asserts each "
+    "capture table's location, columns and JSON SerDe"
+)
+BUDGET_NOT_EMULATED = (
+    "moto's CloudFormation creates no AWS::Budgets::Budget: tests/stacks/test_operations_stack.py "
+    "asserts its tag filter, thresholds and topic"
+)
+
+
+def check_monitoring(row, run) -> None:
+    """A dashboard row per model, the KMS-encrypted alerts topic, and both failure rules."""
+    environment = run.environment
+    data_outputs = stack_outputs(run.clients("cloudformation"), names.data_stack_name(environment))
+    topic = data_outputs["AlertsTopicArn"]
+    attributes = run.clients("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    if not attributes.get("KmsMasterKeyId"):
+        raise StepFailed(f"{topic} is not KMS-encrypted")
+    cloudwatch = run.clients("cloudwatch")
+    listed = cloudwatch.list_dashboards(DashboardNamePrefix=names.prefix(environment))["DashboardEntries"]
+    bodies = "".join(
+        cloudwatch.get_dashboard(DashboardName=d["DashboardName"])["DashboardBody"] for d in listed
+    )
+    missing = [label for label in run.config.models if f"## {label} (" not in bodies]
+    if not listed or missing:
+        raise StepFailed(f"dashboards {[d['DashboardName'] for d in listed]} have no row for {missing}")
+    rules = run.clients("events").list_rules(NamePrefix=names.operations_stack_name(environment))["Rules"]
+    patterns = " ".join(rule.get("EventPattern", "") for rule in rules)
+    if "aws.states" not in patterns or "aws.glue" not in patterns:
+        raise StepFailed(f"{len(rules)} failure rules deployed; expected the pipeline and the Glue rule")
+    row.detail = (
+        f"dashboard {listed[0]['DashboardName']}: a row for each of {len(run.config.models)} models; topic "
+        f"{topic.rsplit(':', 1)[1]} KMS-encrypted; failure rules for pipelines and Glue → the topic"
+    )
+
+
+def check_hardening(row, run) -> None:
+    """Every log group of the environment's stacks is encrypted with the data key and kept as configured;
+    the router has its reserved concurrency."""
+    environment, config = run.environment, run.config
+    cloudformation = run.clients("cloudformation")
+    key = stack_outputs(cloudformation, names.data_stack_name(environment))["DataKeyArn"]
+    logs, groups = run.clients("logs"), []
+    for stack in cloudformation.describe_stacks()["Stacks"]:
+        if not stack["StackName"].startswith(names.prefix(environment) + "-"):
+            continue
+        resources = cloudformation.describe_stack_resources(StackName=stack["StackName"])["StackResources"]
+        groups += [
+            r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Logs::LogGroup"
+        ]
+    for name in groups:
+        (group,) = [
+            g
+            for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+            if g["logGroupName"] == name
+        ]
+        found = (group.get("kmsKeyId"), group.get("retentionInDays"))
+        if found != (key, config.logs.retention_days):
+            raise StepFailed(f"log group {name} has key and retention {found}")
+    router = stack_outputs(cloudformation, names.api_stack_name(environment)).get("RouterFunctionName")
+    reserved = (
+        run.clients("lambda")
+        .get_function_concurrency(FunctionName=router)
+        .get("ReservedConcurrentExecutions")
+    )
+    if reserved != config.api.reserved_concurrency:
+        raise StepFailed(f"router {router} reserves {reserved}, not {config.api.reserved_concurrency}")
+    row.detail = (
+        f"{len(groups)} log groups encrypted with the data key, kept {config.logs.retention_days} days; "
+        f"router reserves {reserved}"
+    )
+
+
+def check_capture(row, run, label: str, capture) -> None:
+    """The deployed endpoint config captures as configured, into the model's prefix, with the key."""
+    sagemaker, endpoint = run.clients("sagemaker"), run.endpoint_name(label)
+    if not source_of(run.config.models[label]).has_pipeline:  # CloudFormation's endpoint, as moto names it
+        stack = names.model_stack_name(run.environment, label)
+        endpoint = template_endpoint(run.clients("cloudformation"), stack, endpoint)
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    found = sagemaker.describe_endpoint_config(EndpointConfigName=config_name).get("DataCaptureConfig", {})
+    destination = f"s3://{run.bucket('artifacts')}/{names.capture_prefix(label).rstrip('/')}"
+    if (found.get("InitialSamplingPercentage"), found.get("DestinationS3Uri")) != (
+        capture.sampling_percent,
+        destination,
+    ) or not found.get("KmsKeyId"):
+        raise StepFailed(
+            f"{config_name} captures {found or 'nothing'}, not {capture.sampling_percent}% to {destination}"
+        )
+    row.detail = (
+        f"{config_name}: {capture.sampling_percent}% of {capture.mode} to {destination}, KMS-encrypted"
+    )
+
+
+def report_operations(report, run) -> None:
+    report.attempt(
+        "operations", "dashboard, topic, failure rules", None, lambda row: check_monitoring(row, run)
+    )
+    report.attempt(
+        "operations", "log groups, router concurrency", None, lambda row: check_hardening(row, run)
+    )
+    for label, model in run.config.models.items():
+        capture = getattr(getattr(model, "hosting", None), "capture", None)
+        if capture is not None:
+            report.attempt(
+                "operations",
+                f"{label} data capture",
+                None,
+                lambda row, label=label, capture=capture: check_capture(row, run, label, capture),
+            )
+    if any(getattr(getattr(m, "hosting", None), "capture", None) for m in run.config.models.values()):
+        with report.step("operations", "capture tables (Athena)"):
+            raise NotEmulated(CAPTURE_TABLES_NOT_EMULATED)
+    with report.step("operations", "alarms"):
+        raise NotEmulated(ALARMS_NOT_EMULATED)
+    if run.config.budget:
+        with report.step("operations", "budget"):
+            raise NotEmulated(BUDGET_NOT_EMULATED)
