@@ -3,8 +3,9 @@ workflows are the ones the OIDC stacks create. A test fails when the committed w
 
 Usage: python -m mlkit.workflows [--delivery config/delivery.yaml]
 
-- pull-request.yml: `make test`, then `cdk diff` per environment with its read-only diff role, into the
-  job summary. Pull requests from forks get no OIDC token from GitHub, so their diff job is skipped.
+- pull-request.yml: `make test`, then `cdk diff` per environment with its read-only diff role, and the
+  cost estimate's change against the deployed stacks (mlkit/cost_report.py), into the job summary. Pull
+  requests from forks get no OIDC token from GitHub, so their diff job is skipped.
 - deploy.yml: on a push to the branch, `make test`, then one deploy job per environment in order, each in
   the GitHub environment of that name (protection rules, such as prod's required reviewers, are repository
   settings), one run at a time.
@@ -35,6 +36,9 @@ DIFF_SCRIPT = """\
 npx --no-install cdk diff --no-change-set -c "env=$ENVIRONMENT" "$ENVIRONMENT/*" \\
   > cdk-diff.txt 2>&1 || status=$?
 { echo "### cdk diff: $ENVIRONMENT"; echo '```'; cat cdk-diff.txt; echo '```'; } >> "$GITHUB_STEP_SUMMARY"
+# The cost estimate of this change against the deployed stacks (read through the CDK lookup role).
+.venv/bin/python -m mlkit.cost_report --env "$ENVIRONMENT" --assembly cdk.out --against deployed \\
+  --role-arn "$LOOKUP_ROLE" --markdown >> "$GITHUB_STEP_SUMMARY"
 exit "${status:-0}"
 """
 
@@ -90,12 +94,18 @@ def credentials(role: str, region: str) -> str:
 """
 
 
+def lookup_role(env) -> str:
+    """The CDK bootstrap's lookup role: what the diff role may assume to read deployed templates."""
+    return names.role_arn(env.account, env.region, names.bootstrap_role("lookup", env.account, env.region))
+
+
 def pull_request(delivery) -> str:
     github = delivery.settings.github
     matrix = "".join(
         f"""\
           - environment: {env.name}
             role: {names.role_arn(env.account, env.region, names.github_diff_role(env.name))}
+            lookup: {lookup_role(env)}
             region: {env.region}
 """
         for env in delivery.environments
@@ -137,9 +147,10 @@ jobs:
 {matrix}    steps:
 {setup_steps("      ")}
       - run: make deps
-{diff_credentials}      - name: cdk diff (read-only, through the CDK lookup role)
+{diff_credentials}      - name: cdk diff and cost change (read-only, through the CDK lookup role)
         env:
           ENVIRONMENT: ${{{{ matrix.environment }}}}
+          LOOKUP_ROLE: ${{{{ matrix.lookup }}}}
         run: |
 {script}"""
 

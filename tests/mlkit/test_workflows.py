@@ -76,6 +76,12 @@ def test_pull_requests_test_then_diff_each_environment_read_only(parsed):
     ]
     (diff,) = [s for s in jobs["diff"]["steps"] if "cdk diff" in s.get("run", "")]
     assert "--no-change-set" in diff["run"] and '>> "$GITHUB_STEP_SUMMARY"' in diff["run"]
+    # The cost change, read through each account's CDK lookup role, into the same summary.
+    assert '-m mlkit.cost_report --env "$ENVIRONMENT" --assembly cdk.out --against deployed' in diff["run"]
+    assert diff["env"]["LOOKUP_ROLE"] == "${{ matrix.lookup }}"
+    for entry, environment in zip(matrix, DELIVERY.environments, strict=True):
+        lookup = names.bootstrap_role("lookup", environment.account, environment.region)
+        assert entry["lookup"] == names.role_arn(environment.account, environment.region, lookup)
 
 
 def test_pushes_deploy_dev_then_staging_then_prod_each_in_its_github_environment(parsed):
