@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
-	bootstrap pipeline oidc workflows jumpstart cost prices
+	bootstrap pipeline oidc workflows jumpstart cost prices scan
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -105,6 +105,17 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 cost: deps  ## estimate ENV's cost (idle/month, per 1,000 requests, per run) from config/prices.json: make cost ENV=dev [JSON=1]
 	@if [ ! -d cdk.out/assembly-$(ENV) ] || [ config/$(ENV).yaml -nt cdk.out/manifest.json ]; then $(CDK) synth -q -c env=$(ENV); fi
 	$(PY) -m mlkit.cost_report --env $(ENV) --assembly cdk.out $(if $(JSON),--json)
+
+# checkov has its own virtualenv: its ~90 pinned dependencies stay out of the kit's and the tests'.
+SCAN_VENV := .cache/scan-venv
+$(SCAN_VENV)/.installed: requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --no-compile -r requirements-scan.txt
+	touch $@
+
+scan: deps $(SCAN_VENV)/.installed  ## checkov over ENV's synthesized templates; accepted finding classes: .checkov.yaml
+	$(CDK) synth -q -c env=$(ENV)
+	$(SCAN_VENV)/bin/checkov --config-file .checkov.yaml -d cdk.out/assembly-$(ENV)
 
 prices: deps  ## refresh config/prices.json through the AWS Price List API (needs AWS credentials)
 	$(PY) -m mlkit.prices

@@ -12,7 +12,7 @@ from stacks.constructs.alerts_topic import AlertsTopic
 from stacks.constructs.bedrock_logging import BedrockInvocationLogging
 from stacks.constructs.log_encryption import allow_log_encryption
 from stacks.constructs.secure_bucket import SecureBucket, lifecycle_rules
-from stacks.nag import acknowledge
+from stacks.nag import accept_checkov, acknowledge
 
 
 class DataStack(cdk.Stack):
@@ -90,7 +90,18 @@ class DataStack(cdk.Stack):
         database.apply_removal_policy(removal)
         if config.bedrock.invocation_logging and invocation_logging:
             BedrockInvocationLogging(self, "BedrockInvocationLogging", bucket=self.log_bucket)
+        self._accept_cdk_provider_findings()
         self._outputs()
+
+    def _accept_cdk_provider_findings(self) -> None:
+        # CDK's singleton Lambda that empties the buckets on destroy (removal: destroy).
+        provider = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+        if provider is not None:
+            accept_checkov(
+                provider.node.find_child("Handler"),
+                "CKV_AWS_115",
+                "CDK's auto-delete-objects provider runs only when the stack is deleted.",
+            )
 
     def _log_bucket(self, config: MlKitConfig, destroy: bool, auto_delete_objects: bool) -> s3.Bucket:
         # S3 server access logs can only be delivered to a bucket with S3-managed keys.

@@ -17,6 +17,13 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-{rule}", reason=reason))
 
 
+def accept_checkov(resource: cdk.CfnResource, check: str, reason: str) -> None:
+    """Accept one checkov finding (``make scan``) on one resource, with why, in its template metadata."""
+    accepted = resource.get_metadata("checkov") or {"skip": []}
+    accepted["skip"].append({"id": check, "comment": reason})
+    resource.add_metadata("checkov", accepted)
+
+
 def nag_text(value: Any) -> str:
     """cdk-nag's text for a resolved value: literals as-is, Refs and GetAtts in angle brackets."""
     if isinstance(value, str):

@@ -26,7 +26,7 @@ from stacks.constructs.hosting_settings import (
 )
 from stacks.constructs.lambda_function import MlKitFunction, dependencies_layer
 from stacks.constructs.model_endpoint import AsyncResults
-from stacks.nag import acknowledge_wildcard
+from stacks.nag import accept_checkov, acknowledge_wildcard
 
 RETRYABLE_DEPLOY_ERRORS = ["EndpointBusy", "SageMakerUnavailable"]
 # What lambdas/shared/endpoints.py calls (tags on create need AddTags).
@@ -142,6 +142,11 @@ class DeploySteps(Construct):
             description=f"Creates or updates the SageMaker endpoint {self.endpoint_name}",
             layers=[layer],
             timeout_seconds=60,
+        )
+        accept_checkov(
+            function.function.node.default_child,
+            "CKV_AWS_115",
+            "Runs a few times per pipeline run; a reservation per pipeline would take the account's pool.",
         )
         name = self.endpoint_name.lower()  # SageMaker ARNs carry lower-cased names
 

@@ -145,20 +145,18 @@ def test_every_log_group_is_encrypted_with_the_environment_key_and_kept_as_confi
     assert "kms:EncryptionContext:aws:logs:arn" in key_policy
 
 
-def test_the_router_has_reserved_concurrency():
-    app = synthesize(
-        config_from(
-            {
-                "environment": "conc",
-                "region": "eu-west-1",
-                "api": {"reserved_concurrency": 40},
-                "models": BEDROCK_ONLY,
-            }
-        )
-    )
+def test_the_router_reserves_concurrency_and_only_deploy_lambdas_accept_the_scan_finding(showcase):
+    config = {"environment": "conc", "region": "eu-west-1", "api": {"reserved_concurrency": 40}}
+    app = synthesize(config_from({**config, "models": BEDROCK_ONLY}))
     functions = of_type(stack(app, "conc", "api"), "AWS::Lambda::Function").values()
     (router,) = [f for f in functions if f["Properties"]["Handler"] == "router.handler"]
     assert router["Properties"]["ReservedConcurrentExecutions"] == 40
+    assert "checkov" not in router.get("Metadata", {})  # `make scan` fails a router without it
+    for name, template in showcase.raw.items():
+        for function in of_type(template["Resources"], "AWS::Lambda::Function").values():
+            skipped = [c["id"] for c in function.get("Metadata", {}).get("checkov", {}).get("skip", [])]
+            reserved = "ReservedConcurrentExecutions" in function["Properties"]
+            assert reserved != (skipped == ["CKV_AWS_115"]), name
 
 
 def test_a_budget_filters_on_the_environment_tag_and_notifies_the_topic():
