@@ -17,8 +17,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from mlkit import prices
 from mlkit.cost import ASSUMPTIONS, Estimate, Item, estimate_cost, estimate_templates
 from stacks import names
@@ -152,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.against:
         print(json.dumps(as_json(estimate), indent=2) if args.json else render(estimate))
         return 0
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         baseline = baseline_estimate(args.against, config, snapshot, args.role_arn)
     except (BotoCoreError, ClientError) as error:  # no credentials or access: unknown, the deploy goes on

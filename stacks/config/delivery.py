@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from stacks import names
 from stacks.config.base import StrictModel, invalid
-from stacks.config.environment import MlKitConfig, check_account, check_region, known_regions
+from stacks.config.environment import MlKitConfig, check_account, check_region, region_enum
 
 # GitHub's owner/name, as the OIDC token's sub claim and the CodeConnections action spell it.
 GitHubRepository = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$")]
@@ -29,7 +29,7 @@ class Tooling(StrictModel):
     """The account and region the pipeline itself lives in (not an environment it deploys to)."""
 
     account: str = Field(json_schema_extra={"pattern": r"^\d{12}$"}, description="12 digits, quoted.")
-    region: str = Field(description="e.g. us-east-1.", json_schema_extra={"enum": list(known_regions())})
+    region: str = Field(description="e.g. us-east-1.", json_schema_extra=region_enum)
 
     _account_as_text = field_validator("account", mode="before")(check_account)
     _real_region = field_validator("region")(check_region)

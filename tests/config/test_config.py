@@ -134,3 +134,12 @@ def test_missing_file_lists_environments(tmp_path):
 def test_every_problem_is_reported_at_once(tmp_path):
     lines = problems(tmp_path, "environment: dev\nregion: us-east-9\nremoval: maybe\n")
     assert [line.split(":")[0] for line in lines] == ["region", "removal"]
+
+
+def test_botocore_and_the_cdk_know_the_same_regions():
+    """A config loads with either list (the CDK's in a synth, botocore's in `make cost`): they must agree."""
+    from aws_cdk import region_info
+
+    from stacks.config.environment import botocore_regions
+
+    assert botocore_regions() == tuple(sorted(region_info.Fact.regions))
