@@ -11,7 +11,8 @@ from constructs import Construct
 from stacks import names
 from stacks.config import MlKitConfig
 from stacks.config.alerts import BudgetSettings
-from stacks.constructs.model_monitoring import PERIOD, router_metrics
+from stacks.constructs.dashboard_body import DashboardBody
+from stacks.constructs.model_monitoring import api_graphs, failed_runs_graph, router_graph
 from stacks.sources import source_of
 
 # A CloudWatch dashboard holds at most 500 widgets; a model's row has up to 7 (its title included).
@@ -26,10 +27,11 @@ ENVIRONMENT_TAG = "environment"
 
 
 class OperationsStack(cdk.Stack):
-    """``mlkit-<env>-operations``: the dashboard ``mlkit-<env>`` (the API, then a row per model from its
-    source's own metrics, the router's and its pipeline's; past ``MODELS_PER_DASHBOARD`` models, further
-    pages ``mlkit-<env>-2``, ...), EventBridge rules that send every failed pipeline execution and Glue run
-    of the environment to ``topic`` with its reason, and the configured monthly budget, if any.
+    """``mlkit-<env>-operations``: the dashboard ``mlkit-<env>`` (the API, the datasets' failed
+    preparations, then a row per model from its source's own metrics, the router's and its pipeline's;
+    past ``MODELS_PER_DASHBOARD`` models, further pages ``mlkit-<env>-2``, ...), EventBridge rules that
+    send every failed pipeline execution and Glue run of the environment to ``topic`` with its reason, and
+    the configured monthly budget, if any.
     Exposes ``dashboards``.
     """
 
@@ -46,72 +48,54 @@ class OperationsStack(cdk.Stack):
         ]
         self.dashboards = []
         for number, page in enumerate(pages or [[]], start=1):
-            name = names.prefix(environment) + ("" if number == 1 else f"-{number}")
-            dashboard = cloudwatch.Dashboard(self, f"Dashboard{number}", dashboard_name=name)
-            self._api_row(dashboard)
+            body = DashboardBody(self.region)
+            body.text("## The invoke API")
+            body.graphs(api_graphs(names.rest_api_name(environment)), width=12)
+            if number == 1 and config.datasets:
+                self._dataset_row(body, list(config.datasets))
             for label in page:
-                self._model_row(dashboard, label, config.models[label])
-            self.dashboards.append(dashboard)
+                self._model_row(body, label, config.models[label])
+            name = names.prefix(environment) + ("" if number == 1 else f"-{number}")
+            self.dashboards.append(
+                cloudwatch.CfnDashboard(
+                    self, f"Dashboard{number}", dashboard_name=name, dashboard_body=body.render()
+                )
+            )
         self._failure_rules()
         if config.budget:
             self._budget(config.budget)
 
-    def _api_row(self, dashboard: cloudwatch.Dashboard) -> None:
-        api = {"ApiName": names.rest_api_name(self.environment_name)}
-
-        def metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace="AWS/ApiGateway",
-                metric_name=name,
-                dimensions_map=api,
-                statistic=statistic,
-                period=PERIOD,
-            )
-
-        dashboard.add_widgets(cloudwatch.TextWidget(markdown="## The invoke API", width=24, height=1))
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="API requests and errors",
-                left=[metric("Count"), metric("4XXError"), metric("5XXError")],
-                width=12,
-                height=5,
-            ),
-            cloudwatch.GraphWidget(
-                title="API latency p90 (ms)", left=[metric("Latency", "p90")], width=12, height=5
-            ),
-        )
-
-    def _model_row(self, dashboard: cloudwatch.Dashboard, label: str, model) -> None:
+    def _model_row(self, body: DashboardBody, label: str, model) -> None:
         source = source_of(model)
-        widgets = source.dashboard_widgets(self.environment_name, label, model)
-        router = router_metrics(self.environment_name, label)
-        latency, *counts = router.values()
-        widgets.append(
-            cloudwatch.GraphWidget(title=f"{label}: router", left=counts, right=[latency], width=6, height=5)
-        )
+        graphs = [*source.dashboard_graphs(self.environment_name, label, model)]
+        graphs.append(router_graph(self.environment_name, label))
         if source.has_pipeline:
-            widgets.append(self._pipeline_widget(label))
-        dashboard.add_widgets(
-            cloudwatch.TextWidget(markdown=f"## {label} ({source.name})", width=24, height=1)
-        )
-        dashboard.add_widgets(*widgets)
+            machine = names.endpoint_name(self.environment_name, label)
+            graphs.append(
+                failed_runs_graph(f"{label}: failed pipeline runs", self._state_machine_arn(machine))
+            )
+        body.text(f"## {label} ({source.name})")
+        body.graphs(graphs)
 
-    def _pipeline_widget(self, label: str) -> cloudwatch.GraphWidget:
-        machine = self.format_arn(
+    def _dataset_row(self, body: DashboardBody, datasets: list[str]) -> None:
+        """Failed runs of each dataset's preparation (its Glue, Processing or Data Wrangler job inside)."""
+        body.text("## Datasets")
+        body.graphs(
+            [
+                failed_runs_graph(
+                    f"dataset {dataset}: failed preparations",
+                    self._state_machine_arn(names.dataset_state_machine_name(self.environment_name, dataset)),
+                )
+                for dataset in datasets
+            ]
+        )
+
+    def _state_machine_arn(self, name: str) -> str:
+        return self.format_arn(
             service="states",
             resource="stateMachine",
-            resource_name=names.endpoint_name(self.environment_name, label),
+            resource_name=name,
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
-        failed = cloudwatch.Metric(
-            namespace="AWS/States",
-            metric_name="ExecutionsFailed",
-            dimensions_map={"StateMachineArn": machine},
-            statistic="Sum",
-            period=PERIOD,
-        )
-        return cloudwatch.GraphWidget(
-            title=f"{label}: failed pipeline runs", left=[failed], width=6, height=5
         )
 
     def _failure_rules(self) -> None:

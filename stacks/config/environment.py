@@ -120,9 +120,7 @@ class MlKitConfig(StrictModel):
         json_schema_extra={"pattern": r"^\d{12}$"},
         description="12 digits, quoted. Default: the CLI's account.",
     )
-    region: str = Field(
-        description="An AWS region name, e.g. us-east-1.", json_schema_extra=region_enum
-    )
+    region: str = Field(description="An AWS region name, e.g. us-east-1.", json_schema_extra=region_enum)
     removal: Literal["retain", "destroy"] = Field(
         default="retain", description="destroy lets `cdk destroy` delete data. Default retain."
     )

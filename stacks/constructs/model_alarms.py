@@ -8,6 +8,7 @@ from constructs import Construct
 
 from stacks.config.alerts import AlertThresholds
 from stacks.constructs.endpoint_alarms import RollbackAlarms
+from stacks.constructs.model_monitoring import PERIOD_SECONDS, Expression, Metric
 
 # Alarm kind → (its threshold in alerts.thresholds, what breaching it means).
 ALARM_KINDS = {
@@ -31,29 +32,67 @@ class ModelAlarms(Construct):
         *,
         alarm_prefix: str,
         label: str,
-        metrics: dict[str, cloudwatch.IMetric],
+        metrics: dict[str, Metric | Expression],
         thresholds: AlertThresholds,
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        action = cloudwatch_actions.SnsAction(topic)
         self.alarms = []
-        for kind, metric in metrics.items():
+        for kind, series in metrics.items():
             setting, text = ALARM_KINDS[kind]
             threshold = getattr(thresholds, setting)
-            alarm = cloudwatch.Alarm(
-                self,
-                kind,
-                alarm_name=f"{alarm_prefix}-{kind.replace('_', '-')}",
-                alarm_description=f"{label}: {text.format(threshold)} (alerts.thresholds.{setting})",
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=2,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.alarms.append(
+                cloudwatch.CfnAlarm(
+                    self,
+                    kind,
+                    alarm_name=f"{alarm_prefix}-{kind.replace('_', '-')}",
+                    alarm_description=f"{label}: {text.format(threshold)} (alerts.thresholds.{setting})",
+                    threshold=threshold,
+                    evaluation_periods=2,
+                    comparison_operator="GreaterThanThreshold",
+                    treat_missing_data="notBreaching",
+                    alarm_actions=[topic.topic_arn],
+                    **alarm_metric(series),
+                )
             )
-            alarm.add_alarm_action(action)
-            self.alarms.append(alarm)
+        action = cloudwatch_actions.SnsAction(topic)
         for rollback in cdk.Stack.of(self).node.find_all():
             if isinstance(rollback, RollbackAlarms):
                 rollback.notify(action)
+
+
+def alarm_metric(series: Metric | Expression) -> dict:
+    """An AWS::CloudWatch::Alarm's metric properties for one metric or one metric math expression."""
+    if isinstance(series, Metric):
+        percentile = series.statistic.startswith("p")
+        return {
+            "namespace": series.namespace,
+            "metric_name": series.name,
+            "dimensions": _dimensions(series),
+            "period": PERIOD_SECONDS,
+            "extended_statistic" if percentile else "statistic": series.statistic,
+        }
+    queries = [
+        cloudwatch.CfnAlarm.MetricDataQueryProperty(
+            id="expression", expression=series.expression, label=series.label, return_data=True
+        )
+    ]
+    for identifier, metric in series.metrics.items():
+        queries.append(
+            cloudwatch.CfnAlarm.MetricDataQueryProperty(
+                id=identifier,
+                return_data=False,
+                metric_stat=cloudwatch.CfnAlarm.MetricStatProperty(
+                    metric=cloudwatch.CfnAlarm.MetricProperty(
+                        namespace=metric.namespace, metric_name=metric.name, dimensions=_dimensions(metric)
+                    ),
+                    period=PERIOD_SECONDS,
+                    stat=metric.statistic,
+                ),
+            )
+        )
+    return {"metrics": queries}
+
+
+def _dimensions(metric: Metric) -> list:
+    return [cloudwatch.CfnAlarm.DimensionProperty(name=n, value=v) for n, v in metric.dimensions.items()]

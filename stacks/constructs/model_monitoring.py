@@ -1,151 +1,157 @@
-"""Each kind of model's CloudWatch metrics, once: the dashboard's widgets and the alarms that page.
+"""Each kind of model's CloudWatch metrics, once: the dashboard's graphs and the alarms that page.
 
 SageMaker publishes per endpoint and variant; what it publishes depends on the hosting type
 (serverless: ModelSetupTime, no CPU; async: no Invocations or OverheadLatency, a backlog instead).
-Bedrock publishes per ModelId. The router publishes per model in the ``mlkit`` namespace.
-Latencies from SageMaker are microseconds: widgets and alarms show milliseconds.
+Bedrock publishes per ModelId. The router publishes per model (lambdas/shared/router_metrics.py).
+Latencies from SageMaker are microseconds: graphs and alarms show milliseconds.
+
+Plain data, not CDK objects: stacks/constructs/dashboard_body.py writes the dashboards' JSON and
+stacks/constructs/model_alarms.py the alarms from it, without a jsii call per metric.
 """
 
-import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
+from typing import NamedTuple
 
 from lambdas.shared import router_metrics as router
 from stacks import names
 from stacks.constructs.hosting_settings import VARIANT_NAME
 
 SAGEMAKER = "AWS/SageMaker"
+SAGEMAKER_INSTANCES = "/aws/sagemaker/Endpoints"
 BEDROCK = "AWS/Bedrock"
-PERIOD = cdk.Duration.minutes(5)
+PERIOD_SECONDS = 300
 
 
-def _metric(namespace: str, name: str, dimensions: dict, statistic: str = "Sum", label: str | None = None):
-    return cloudwatch.Metric(
-        namespace=namespace,
-        metric_name=name,
-        dimensions_map=dimensions,
-        statistic=statistic,
-        period=PERIOD,
-        label=label or name,
-    )
+class Metric(NamedTuple):
+    namespace: str
+    name: str
+    dimensions: dict[str, str]
+    statistic: str = "Sum"  # or Average, Maximum, p90, ...
+    label: str | None = None
 
 
-def _milliseconds(metric: cloudwatch.Metric, label: str) -> cloudwatch.MathExpression:
-    # One id per metric name: graphs put two of these side by side, and ids must differ in a graph.
-    identifier = metric.metric_name.lower()
-    return cloudwatch.MathExpression(
-        expression=f"{identifier} / 1000", using_metrics={identifier: metric}, label=label, period=PERIOD
-    )
+class Expression(NamedTuple):
+    """Metric math over ``metrics`` (id → Metric); ids must differ within one graph."""
+
+    expression: str
+    metrics: dict[str, Metric]
+    label: str
 
 
-def _error_rate(errors: cloudwatch.Metric, invocations: cloudwatch.Metric, label: str):
+class Graph(NamedTuple):
+    title: str
+    left: list  # of Metric and Expression
+    right: list = []
+
+
+def milliseconds(metric: Metric, label: str) -> Expression:
+    identifier = metric.name.lower()
+    return Expression(f"{identifier} / 1000", {identifier: metric}, label)
+
+
+def error_rate(errors: Metric, invocations: Metric, label: str) -> Expression:
     """Errors per invocation in %; 0 when idle, so a quiet model is not missing data."""
-    return cloudwatch.MathExpression(
-        expression="IF(invocations > 0, 100 * errors / invocations, 0)",
-        using_metrics={"errors": errors, "invocations": invocations},
-        label=label,
-        period=PERIOD,
+    return Expression(
+        "IF(invocations > 0, 100 * errors / invocations, 0)",
+        {"errors": errors, "invocations": invocations},
+        label,
     )
 
 
-def router_metrics(environment: str, label: str) -> dict[str, cloudwatch.Metric]:
+def router_graph(environment: str, label: str) -> Graph:
+    """The router's own view of one model: errors, client errors and throttles, with its latency p90."""
     dimensions = {"service": names.router_service_name(environment), router.MODEL_DIMENSION: label}
-    return {
-        name: _metric(
-            router.NAMESPACE, name, dimensions, "p90" if name == router.LATENCY else "Sum", f"router {name}"
-        )
-        for name in (router.LATENCY, router.ERRORS, router.CLIENT_ERRORS, router.THROTTLES)
-    }
+    counts = [
+        Metric(router.NAMESPACE, name, dimensions, label=f"router {name}")
+        for name in (router.ERRORS, router.CLIENT_ERRORS, router.THROTTLES)
+    ]
+    latency = Metric(router.NAMESPACE, router.LATENCY, dimensions, "p90", f"router {router.LATENCY} p90 (ms)")
+    return Graph(f"{label}: router", counts, [latency])
 
 
-def sagemaker_widgets(endpoint: str, hosting_type: str) -> list[cloudwatch.IWidget]:
+def sagemaker_graphs(endpoint: str, hosting_type: str) -> list[Graph]:
     """The endpoint's row: traffic and errors, latency in ms, and what its hosting type publishes."""
     dimensions = {"EndpointName": endpoint, "VariantName": VARIANT_NAME}
+    model_latency = milliseconds(Metric(SAGEMAKER, "ModelLatency", dimensions, "p90"), "ModelLatency p90")
     if hosting_type == "async":
         backlog = {"EndpointName": endpoint}
         return [
-            _graph(
-                f"{endpoint}: backlog", [_metric(SAGEMAKER, "ApproximateBacklogSize", backlog, "Average")]
-            ),
-            _graph(
+            Graph(f"{endpoint}: backlog", [Metric(SAGEMAKER, "ApproximateBacklogSize", backlog, "Average")]),
+            Graph(
                 f"{endpoint}: oldest request (s)",
-                [_metric(SAGEMAKER, "ApproximateAgeOfOldestRequest", backlog, "Maximum")],
+                [Metric(SAGEMAKER, "ApproximateAgeOfOldestRequest", backlog, "Maximum")],
             ),
-            _graph(
-                f"{endpoint}: model latency (ms)",
-                [_milliseconds(_metric(SAGEMAKER, "ModelLatency", dimensions, "p90"), "ModelLatency p90")],
-            ),
+            Graph(f"{endpoint}: model latency (ms)", [model_latency]),
         ]
     traffic = [
-        _metric(SAGEMAKER, name, dimensions)
+        Metric(SAGEMAKER, name, dimensions)
         for name in ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors")
     ]
-    latency = [
-        _milliseconds(_metric(SAGEMAKER, name, dimensions, "p90"), f"{name} p90")
-        for name in ("ModelLatency", "OverheadLatency")
+    overhead = milliseconds(Metric(SAGEMAKER, "OverheadLatency", dimensions, "p90"), "OverheadLatency p90")
+    graphs = [
+        Graph(f"{endpoint}: invocations", traffic),
+        Graph(f"{endpoint}: latency (ms)", [model_latency, overhead]),
     ]
-    widgets = [_graph(f"{endpoint}: invocations", traffic), _graph(f"{endpoint}: latency (ms)", latency)]
     if hosting_type == "serverless":
-        setup = _milliseconds(_metric(SAGEMAKER, "ModelSetupTime", dimensions, "Average"), "ModelSetupTime")
-        memory = _metric("/aws/sagemaker/Endpoints", "MemoryUtilization", dimensions, "Average")
-        return [*widgets, _graph(f"{endpoint}: cold starts (ms), memory %", [setup, memory])]
+        setup = milliseconds(Metric(SAGEMAKER, "ModelSetupTime", dimensions, "Average"), "ModelSetupTime")
+        memory = Metric(SAGEMAKER_INSTANCES, "MemoryUtilization", dimensions, "Average")
+        return [*graphs, Graph(f"{endpoint}: cold starts (ms), memory %", [setup, memory])]
     utilisation = [
-        _metric("/aws/sagemaker/Endpoints", name, dimensions, "Average")
+        Metric(SAGEMAKER_INSTANCES, name, dimensions, "Average")
         for name in ("CPUUtilization", "MemoryUtilization")
     ]
-    return [*widgets, _graph(f"{endpoint}: instances %", utilisation)]
+    return [*graphs, Graph(f"{endpoint}: instances %", utilisation)]
 
 
-def sagemaker_alarm_metrics(endpoint: str, hosting_type: str) -> dict[str, cloudwatch.IMetric]:
+def sagemaker_alarm_metrics(endpoint: str, hosting_type: str) -> dict[str, Metric | Expression]:
     """error rate (%), latency p90 (ms) and, for async, the oldest request's age (s)."""
     dimensions = {"EndpointName": endpoint, "VariantName": VARIANT_NAME}
-    latency = _milliseconds(_metric(SAGEMAKER, "ModelLatency", dimensions, "p90"), "ModelLatency p90 (ms)")
+    latency = milliseconds(Metric(SAGEMAKER, "ModelLatency", dimensions, "p90"), "ModelLatency p90 (ms)")
     if hosting_type == "async":
-        age = _metric(SAGEMAKER, "ApproximateAgeOfOldestRequest", {"EndpointName": endpoint}, "Maximum")
+        age = Metric(SAGEMAKER, "ApproximateAgeOfOldestRequest", {"EndpointName": endpoint}, "Maximum")
         return {"latency_p90": latency, "backlog_age": age}
-    rate = _error_rate(
-        _metric(SAGEMAKER, "Invocation5XXErrors", dimensions),
-        _metric(SAGEMAKER, "Invocations", dimensions),
+    rate = error_rate(
+        Metric(SAGEMAKER, "Invocation5XXErrors", dimensions),
+        Metric(SAGEMAKER, "Invocations", dimensions),
         "5XX error rate (%)",
     )
     return {"error_rate": rate, "latency_p90": latency}
 
 
-def bedrock_widgets(model_id: str) -> list[cloudwatch.IWidget]:
+def bedrock_graphs(model_id: str) -> list[Graph]:
     dimensions = {"ModelId": model_id}
+    calls = ("Invocations", "InvocationClientErrors", "InvocationServerErrors", "InvocationThrottles")
     return [
-        _graph(
-            f"{model_id}: invocations",
-            [
-                _metric(BEDROCK, name, dimensions)
-                for name in (
-                    "Invocations",
-                    "InvocationClientErrors",
-                    "InvocationServerErrors",
-                    "InvocationThrottles",
-                )
-            ],
-        ),
-        _graph(f"{model_id}: latency (ms)", [_metric(BEDROCK, "InvocationLatency", dimensions, "p90")]),
-        _graph(
+        Graph(f"{model_id}: invocations", [Metric(BEDROCK, name, dimensions) for name in calls]),
+        Graph(f"{model_id}: latency (ms)", [Metric(BEDROCK, "InvocationLatency", dimensions, "p90")]),
+        Graph(
             f"{model_id}: tokens",
-            [_metric(BEDROCK, name, dimensions) for name in ("InputTokenCount", "OutputTokenCount")],
+            [Metric(BEDROCK, name, dimensions) for name in ("InputTokenCount", "OutputTokenCount")],
         ),
     ]
 
 
-def bedrock_alarm_metrics(model_id: str) -> dict[str, cloudwatch.IMetric]:
+def bedrock_alarm_metrics(model_id: str) -> dict[str, Metric | Expression]:
     dimensions = {"ModelId": model_id}
-    rate = _error_rate(
-        _metric(BEDROCK, "InvocationServerErrors", dimensions),
-        _metric(BEDROCK, "Invocations", dimensions),
+    rate = error_rate(
+        Metric(BEDROCK, "InvocationServerErrors", dimensions),
+        Metric(BEDROCK, "Invocations", dimensions),
         "server error rate (%)",
     )
     return {
         "error_rate": rate,
-        "latency_p90": _metric(BEDROCK, "InvocationLatency", dimensions, "p90"),
-        "throttles": _metric(BEDROCK, "InvocationThrottles", dimensions),
+        "latency_p90": Metric(BEDROCK, "InvocationLatency", dimensions, "p90"),
+        "throttles": Metric(BEDROCK, "InvocationThrottles", dimensions),
     }
 
 
-def _graph(title: str, metrics: list) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(title=title, left=metrics, width=6, height=5)
+def failed_runs_graph(title: str, state_machine_arn: str) -> Graph:
+    return Graph(title, [Metric("AWS/States", "ExecutionsFailed", {"StateMachineArn": state_machine_arn})])
+
+
+def api_graphs(api_name: str) -> list[Graph]:
+    api = {"ApiName": api_name}
+    counts = [Metric("AWS/ApiGateway", name, api) for name in ("Count", "4XXError", "5XXError")]
+    return [
+        Graph("API requests and errors", counts),
+        Graph("API latency p90 (ms)", [Metric("AWS/ApiGateway", "Latency", api, "p90")]),
+    ]

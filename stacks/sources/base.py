@@ -148,8 +148,8 @@ class ModelSource:
     # Whether the model has a state machine mlkit-<env>-<label> (training, Autopilot, hub packaging).
     has_pipeline: ClassVar[bool] = False
 
-    def dashboard_widgets(self, environment: str, label: str, model) -> list:
-        """The model's row on the environment's dashboard, from its service's own metrics."""
+    def dashboard_graphs(self, environment: str, label: str, model) -> list:
+        """The model's row on the dashboard: Graphs of its service's own metrics (model_monitoring.py)."""
         return []
 
     def alarm_metrics(self, environment: str, label: str, model) -> dict:
@@ -179,11 +179,11 @@ class SageMakerSource(ModelSource):
     def content_types(self, model) -> list[str]:
         return model.resolved_content_types
 
-    def dashboard_widgets(self, environment: str, label: str, model) -> list:
+    def dashboard_graphs(self, environment: str, label: str, model) -> list:
         from stacks.constructs import model_monitoring
 
         endpoint = names.endpoint_name(environment, label)
-        return model_monitoring.sagemaker_widgets(endpoint, model.hosting.type)
+        return model_monitoring.sagemaker_graphs(endpoint, model.hosting.type)
 
     def alarm_metrics(self, environment: str, label: str, model) -> dict:
         from stacks.constructs import model_monitoring

@@ -102,10 +102,10 @@ class BedrockSource(ModelSource):
         if arn:
             grantee.allow(("bedrock:ApplyGuardrail",), arn)
 
-    def dashboard_widgets(self, environment: str, label: str, model) -> list:
+    def dashboard_graphs(self, environment: str, label: str, model) -> list:
         from stacks.constructs import model_monitoring
 
-        return model_monitoring.bedrock_widgets(model.model_id)
+        return model_monitoring.bedrock_graphs(model.model_id)
 
     def alarm_metrics(self, environment: str, label: str, model) -> dict:
         from stacks.constructs import model_monitoring

@@ -10,7 +10,7 @@ from stacks.config.alerts import LogSettings
 from stacks.config.loader import CONFIG_DIR
 from stacks.operations_stack import MODELS_PER_DASHBOARD
 from tests.config.test_config import model, problems
-from tests.stacks.synth import config_from, synthesize
+from tests.stacks.synth import config_from, render_tokens, synthesize
 
 BEDROCK_ONLY = {"chat": {"source": "bedrock", "model_id": "amazon.nova-lite-v1:0"}}
 
@@ -66,6 +66,9 @@ def test_one_dashboard_with_a_row_per_model_from_its_source(showcase):
     for metric in ("InvocationThrottles", "InputTokenCount", "ExecutionsFailed", "5XXError"):
         assert metric in body
     assert "modellatency / 1000" in body  # microseconds shown in ms
+    # Each dataset's preparation (its Glue or Processing job inside): failed runs.
+    assert "dataset churn: failed preparations" in body
+    assert "stateMachine:mlkit-showcase-dataset-churn" in body
 
 
 def test_a_catalogue_past_one_dashboard_gets_pages():
@@ -213,3 +216,30 @@ def test_bad_operations_settings_name_the_key(tmp_path, section, expected):
     body = model("source: bedrock\nmodel_id: amazon.nova-lite-v1:0").replace("models:", f"{section}\nmodels:")
     found = problems(tmp_path, body)
     assert any(expected in line for line in found), found
+
+
+def test_the_dashboard_body_is_cloudwatchs_format(showcase):
+    """Each widget placed on the 24-column grid; each metric row namespace, name, dimension pairs, then its
+    options; expressions and the hidden metrics they read with ids unique within their graph."""
+    (dashboard,) = of_type(stack(showcase, "showcase", "operations"), "AWS::CloudWatch::Dashboard").values()
+    widgets = json.loads(render_tokens(dashboard["Properties"]["DashboardBody"]))["widgets"]
+    for widget in widgets:
+        assert widget["type"] in ("text", "metric")
+        assert 0 <= widget["x"] and widget["x"] + widget["width"] <= 24 and widget["y"] >= 0
+        if widget["type"] == "text":
+            continue
+        properties = widget["properties"]
+        assert properties["region"] == "us-east-1" and properties["view"] == "timeSeries"
+        ids = []
+        for row in properties["metrics"]:
+            *names_and_dimensions, options = row
+            assert isinstance(options, dict)
+            if "expression" in options:
+                assert names_and_dimensions == []
+            else:
+                assert len(names_and_dimensions) >= 2 and len(names_and_dimensions) % 2 == 0
+                assert options["period"] == 300 and options["stat"]
+            ids += [options["id"]] if "id" in options else []
+        assert len(ids) == len(set(ids)) and all(i[0].islower() for i in ids), properties["title"]
+    rows = [(w["y"], w["x"]) for w in widgets]
+    assert len(rows) == len(set(rows))  # no two widgets in one place
