@@ -99,6 +99,7 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/delivery_synth.py
 	$(PY) benchmarks/source_synth.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/operations_synth.py
 	$(PY) benchmarks/suite.py
 
 # Reads cdk.out when it holds ENV's assembly and is newer than ENV's config, else synthesizes once first.

@@ -103,7 +103,7 @@ def main() -> None:
             for tree in trees
         }
         now, before = growth.values()
-        lines.append(f"| {kind} | +{now:.4f}× | +{before:.4f}× | {now - before:+.4f}× |")
+        lines.append(f"| {kind} | {now:+.4f}× | {before:+.4f}× | {now - before:+.4f}× |")
     cost, synth = medians["make cost (dev)"], medians["dev synth"]
     lines += [
         "",
