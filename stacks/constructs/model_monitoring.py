@@ -80,6 +80,13 @@ def sagemaker_graphs(endpoint: str, hosting_type: str) -> list[Graph]:
                 f"{endpoint}: oldest request (s)",
                 [Metric(SAGEMAKER, "ApproximateAgeOfOldestRequest", backlog, "Maximum")],
             ),
+            Graph(
+                f"{endpoint}: processing time p90 (ms)",
+                [
+                    Metric(SAGEMAKER, name, backlog, "p90")
+                    for name in ("TotalProcessingTime", "TimeInBacklog")
+                ],
+            ),
             Graph(f"{endpoint}: model latency (ms)", [model_latency]),
         ]
     traffic = [

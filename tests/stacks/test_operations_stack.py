@@ -61,7 +61,13 @@ def test_one_dashboard_with_a_row_per_model_from_its_source(showcase):
     for label, entry in config.models.items():
         assert f"## {label} ({entry.source})" in body
     # Each source's own metrics: SageMaker real-time, serverless, async; Bedrock by ModelId; pipelines.
-    for metric in ("ModelLatency", "OverheadLatency", "ModelSetupTime", "ApproximateBacklogSize"):
+    for metric in (
+        "ModelLatency",
+        "OverheadLatency",
+        "ModelSetupTime",
+        "ApproximateBacklogSize",
+        "TotalProcessingTime",
+    ):
         assert metric in body
     for metric in ("InvocationThrottles", "InputTokenCount", "ExecutionsFailed", "5XXError"):
         assert metric in body
@@ -225,7 +231,7 @@ def test_the_dashboard_body_is_cloudwatchs_format(showcase):
     widgets = json.loads(render_tokens(dashboard["Properties"]["DashboardBody"]))["widgets"]
     for widget in widgets:
         assert widget["type"] in ("text", "metric")
-        assert 0 <= widget["x"] and widget["x"] + widget["width"] <= 24 and widget["y"] >= 0
+        assert widget["x"] >= 0 and widget["x"] + widget["width"] <= 24 and widget["y"] >= 0
         if widget["type"] == "text":
             continue
         properties = widget["properties"]
