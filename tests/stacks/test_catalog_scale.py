@@ -8,7 +8,6 @@ import json
 import re
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 
 from benchmarks.catalog import KINDS, catalog
 from stacks import names
@@ -20,8 +19,8 @@ from stacks.router_access import (
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
 )
+from tests.stacks.cfn_lint import lint_template
 from tests.stacks.synth import config_from, render_tokens, synthesize
-from tests.stacks.test_checks import CFN_LINT_IGNORES
 
 # The 200-model synth is a module fixture: one xdist worker runs the module, so it is built once.
 pytestmark = pytest.mark.xdist_group("catalog")
@@ -136,15 +135,16 @@ def test_router_environment_fits_lambda_and_its_registry_names_every_model(app, 
 
 
 def test_cfn_lint_is_clean_on_every_kind_of_stack(app, config):
-    """Stacks of one kind differ only in names: lint the API, data, a dataset and one of each kind."""
+    """Stacks of one kind differ only in names: lint the API, data, operations (paged dashboards), a dataset
+    and one of each kind."""
     picked = {names.api_stack_name("catalog"), names.data_stack_name("catalog")}
+    picked.add(names.operations_stack_name("catalog"))
     picked.add(names.dataset_stack_name("catalog", "data000"))
     picked.update(names.model_stack_name("catalog", f"{kind}-{n:03}") for n, kind in enumerate(KINDS))
     picked &= set(app.raw)
-    assert len(picked) == 3 + len(KINDS) - 1  # every kind but plain Bedrock has a stack
-    settings = ManualArgs(regions=[config.region], ignore_checks=list(CFN_LINT_IGNORES))
+    assert len(picked) == 4 + len(KINDS) - 1  # every kind but plain Bedrock has a stack
     for stack_name in sorted(picked):
-        assert [str(f) for f in lint(json.dumps(app.raw[stack_name]), config=settings)] == [], stack_name
+        assert [str(f) for f in lint_template(app.raw[stack_name], config.region)] == [], stack_name
 
 
 def load_error(tmp_path, count: int, name: str, entry: dict) -> str:

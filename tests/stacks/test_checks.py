@@ -5,7 +5,6 @@ import json
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from cfnlint.api import ManualArgs, lint
 
 from stacks import names
 from stacks.cdk_app import mlkit_app
@@ -13,6 +12,7 @@ from stacks.config import load_config, load_delivery
 from stacks.config.loader import CONFIG_DIR, DELIVERY_PATH
 from stacks.delivery.nag_reasons import acknowledge_pipeline
 from stacks.nag import acknowledge, add_nag_checks
+from tests.stacks.cfn_lint import lint_template
 from tests.stacks.synth import config_from, synthesize
 from tests.stacks.test_api_stack import CONFIG as API_CONFIG
 from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
@@ -48,10 +48,6 @@ CONFIGS = {
     "training-algorithms": lambda: config_from(ALGORITHMS_CONFIG),
 }
 
-# The one place cfn-lint findings are ignored, each with its reason.
-CFN_LINT_IGNORES = {
-    "W3005": "CDK adds DependsOn entries that are also implied by Ref/GetAtt; harmless and not ours to edit.",
-}
 # Single findings ignored by rule and message, where ignoring the whole rule would hide real problems.
 CFN_LINT_IGNORED_FINDINGS = {
     ("E3703", "Prefer using Fn::Sub over Fn::Join with an empty delimiter"): (
@@ -85,15 +81,16 @@ def test_nag_is_live_and_acknowledgements_are_scoped(tmp_path):
 def test_cfn_lint_is_clean(name):
     config = CONFIGS[name]()
     app = synthesize(config)
-    settings = ManualArgs(regions=[config.region], ignore_checks=list(CFN_LINT_IGNORES))
     for stack_name, template in app.raw.items():
-        findings = lint(json.dumps(template), config=settings)
-        assert [str(finding) for finding in findings] == [], stack_name
+        assert [str(finding) for finding in lint_template(template, config.region)] == [], stack_name
 
 
 def test_cfn_lint_catches_a_broken_template():
     broken = {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Versioned": True}}}}
-    assert lint(json.dumps(broken), config=ManualArgs(regions=["us-east-1"])) != []
+    findings = lint_template(broken, "us-east-1")
+    assert [f.rule.id for f in findings] == ["E3002"], findings  # Versioned is not a property of a bucket
+    # The shared rules keep working for the next template, and the ignores stay scoped to their rule.
+    assert lint_template({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}, "us-east-1") == []
 
 
 def test_nag_reports_no_unacknowledged_finding_in_the_delivery_app(delivery_app):
@@ -117,8 +114,7 @@ def test_cfn_lint_is_clean_on_the_delivery_app(delivery_app):
     api = names.api_stack_name(first.name)
     templates[api] = (delivery_app.stages[first.name][api], first.region)
     for stack_name, (template, region) in templates.items():
-        settings = ManualArgs(regions=[region], ignore_checks=list(CFN_LINT_IGNORES))
-        findings = lint(json.dumps(template), config=settings)
+        findings = lint_template(template, region)
         kept = [f for f in findings if (f.rule.id, f.message) not in CFN_LINT_IGNORED_FINDINGS]
         assert [str(finding) for finding in kept] == [], stack_name
 
