@@ -1,7 +1,10 @@
-"""Synthesize an mlkit app once per distinct config and test session, and share the result."""
+"""Synthesize an mlkit app once per distinct config and test run (across xdist workers), and share it."""
 
+import fcntl
 import functools
+import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,18 +83,43 @@ CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 @functools.cache
 def _synthesize(config_json: str, emulated: bool) -> Synthesized:
+    """One synth per config per test run: xdist's workers share a folder, the first to ask synthesizes."""
+    environment = MlKitConfig.model_validate_json(config_json).environment
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: nothing to share
+        return _read_stage(
+            _synth_app(config_json, emulated, Path(tempfile.mkdtemp(prefix="mlkit-synth-"))), environment
+        )
+    key = hashlib.sha256(f"{emulated}:{config_json}".encode()).hexdigest()[:20]
+    outdir = Path(tempfile.gettempdir()) / f"mlkit-synth-{run}" / key
+    outdir.parent.mkdir(exist_ok=True)
+    with open(f"{outdir}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another worker synthesizing this config: wait for it
+        if not (outdir / "manifest.json").exists():
+            _synth_app(config_json, emulated, outdir)  # a cdk-nag finding raises here, in every worker
+    return _read_stage(outdir, environment)
+
+
+def _synth_app(config_json: str, emulated: bool, outdir: Path) -> Path:
     config = MlKitConfig.model_validate_json(config_json)
-    outdir = Path(tempfile.mkdtemp(prefix="mlkit-synth-"))
     app = mlkit_app(outdir=str(outdir), context=CDK_CONTEXT)
-    stage = MlKitStage(app, config.environment, config=config, emulated=emulated)
+    MlKitStage(app, config.environment, config=config, emulated=emulated)
     add_nag_checks(app)  # a finding raises here, failing every test that synthesizes
-    assembly = app.synth()
-    stage_assembly = assembly.get_nested_assembly(f"assembly-{stage.stage_name}")
+    app.synth()
+    return outdir
+
+
+def _read_stage(outdir: Path, environment: str) -> Synthesized:
+    """The stage's templates from a synthesized app's folder (its nested assembly's manifest)."""
+    directory = outdir / f"assembly-{environment}"
+    manifest = json.loads((directory / "manifest.json").read_text())
     templates, raw = {}, {}
-    for stack in stage_assembly.stacks:
-        raw[stack.stack_name] = json.loads(Path(stack.template_full_path).read_text())
-        templates[stack.stack_name] = Template.from_json(raw[stack.stack_name])
-    return Synthesized(Path(stage_assembly.directory), outdir, templates, raw)
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] == "aws:cloudformation:stack":
+            name = artifact["properties"].get("stackName")
+            raw[name] = json.loads((directory / artifact["properties"]["templateFile"]).read_text())
+            templates[name] = Template.from_json(raw[name])
+    return Synthesized(directory, outdir, templates, raw)
 
 
 def synthesize(config: MlKitConfig, *, emulated: bool = False) -> Synthesized:
