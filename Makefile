@@ -45,8 +45,11 @@ invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=c
 	@test -n "$(MODEL)" -a -n "$(DATA)" || { echo "usage: make invoke MODEL=<name> DATA='<json>'|DATA=@<file> [CONTENT_TYPE=image/jpeg] [ACCEPT=image/png] [OUTPUT=<file>] [ENV=dev|URL=...]; models: $(PY) -m mlkit.client list"; exit 2; }
 	$(PY) -m mlkit.client invoke $(MODEL) --env $(ENV) --data '$(DATA)' $(if $(CONTENT_TYPE),--content-type '$(CONTENT_TYPE)') $(if $(ACCEPT),--accept '$(ACCEPT)') $(if $(OUTPUT),--output '$(OUTPUT)') $(if $(URL),--url $(URL))
 
+# Bytecode goes to .cache/pycache (never beside the sources, so no asset gains a __pycache__): with
+# PYTHONDONTWRITEBYTECODE set, as on this machine, every worker and every subprocess the tests start
+# (make local, the app, the emulator) compiled aws-cdk, TensorFlow and torch from source again.
 test: deps  ## run the tests
-	$(PY) -m pytest -n auto --dist loadgroup
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(PY) -m pytest -n auto --dist loadgroup
 
 synth: deps  ## synthesize ENV's templates into cdk.out
 	$(CDK) synth -q -c env=$(ENV)
