@@ -146,6 +146,12 @@ def parse_hyperparameters(argv: list[str], defaults: dict) -> dict:
     return values
 
 
+def with_defaults(hyperparameters: dict | None, defaults: dict) -> dict:
+    """``train()``'s hyperparameters over the script's defaults, each typed like its default."""
+    values = {**defaults, **(hyperparameters or {})}
+    return {name: typed(name, value, defaults[name]) for name, value in values.items()}
+
+
 def typed(name: str, value, default):
     """A hyperparameter value (a string from the command line, or a number) as the default's type."""
     try:

@@ -192,8 +192,7 @@ def train(
     hyperparameters: dict | None = None,
 ) -> dict[str, float]:
     """Fine-tune on train_dir, score validation_dir; save_pretrained into model_dir when given."""
-    values = {**HYPERPARAMETERS, **(hyperparameters or {})}
-    values = {name: churn_data.typed(name, value, HYPERPARAMETERS[name]) for name, value in values.items()}
+    values = churn_data.with_defaults(hyperparameters, HYPERPARAMETERS)
     if values["task"] not in TASKS:
         raise ValueError(f"task {values['task']!r} is not one of {list(TASKS)}")
     torch.manual_seed(values["seed"])

@@ -64,8 +64,7 @@ def train(
     hyperparameters: dict | None = None,
 ) -> dict[str, float]:
     """Fit on train_dir, score validation_dir; save model.joblib in model_dir when given."""
-    values = {**HYPERPARAMETERS, **(hyperparameters or {})}
-    values = {name: churn_data.typed(name, value, HYPERPARAMETERS[name]) for name, value in values.items()}
+    values = churn_data.with_defaults(hyperparameters, HYPERPARAMETERS)
     train_labels, train_features = churn_data.read_channel(train_dir)
     validation_labels, validation_features = churn_data.read_channel(validation_dir)
     model = build_model(values).fit(train_features, train_labels.astype(int))

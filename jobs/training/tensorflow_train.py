@@ -79,8 +79,7 @@ def train(
     """Fit on train_dir, score validation_dir; export the SavedModel under model_dir when given."""
     import keras
 
-    values = {**HYPERPARAMETERS, **(hyperparameters or {})}
-    values = {name: churn_data.typed(name, value, HYPERPARAMETERS[name]) for name, value in values.items()}
+    values = churn_data.with_defaults(hyperparameters, HYPERPARAMETERS)
     keras.utils.set_random_seed(SEED)
     train_labels, train_features = churn_data.read_channel(train_dir)
     validation_labels, validation_features = churn_data.read_channel(validation_dir)
