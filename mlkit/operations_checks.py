@@ -116,16 +116,15 @@ def report_operations(report, run) -> None:
     report.attempt(
         "operations", "log groups, router concurrency", None, lambda row: check_hardening(row, run)
     )
-    for label, model in run.config.models.items():
-        capture = getattr(getattr(model, "hosting", None), "capture", None)
-        if capture is not None:
-            report.attempt(
-                "operations",
-                f"{label} data capture",
-                None,
-                lambda row, label=label, capture=capture: check_capture(row, run, label, capture),
-            )
-    if any(getattr(getattr(m, "hosting", None), "capture", None) for m in run.config.models.values()):
+    captures = run.config.captures
+    for label, capture in captures.items():
+        report.attempt(
+            "operations",
+            f"{label} data capture",
+            None,
+            lambda row, label=label, capture=capture: check_capture(row, run, label, capture),
+        )
+    if captures:
         with report.step("operations", "capture tables (Athena)"):
             raise NotEmulated(CAPTURE_TABLES_NOT_EMULATED)
     with report.step("operations", "alarms"):

@@ -117,13 +117,13 @@ class MlKitStage(cdk.Stage):
             emulated=emulated,
             stack_settings=stack_settings,
         )
-        stacks = {}
+        stacks, captures = {}, self.config.captures
         for label, model in self.config.models.items():
             source = source_of(model)
             stack = source.build_stack(self, label, model, resources)
             if stack is not None:
                 stacks[label] = stack
-            if getattr(getattr(model, "hosting", None), "capture", None):
+            if label in captures:
                 CaptureTable(
                     stack,
                     "CaptureTable",

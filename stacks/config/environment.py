@@ -158,6 +158,15 @@ class MlKitConfig(StrictModel):
         return dataset_definitions(self.custom_models)
 
     @property
+    def captures(self) -> dict:
+        """Each model whose hosting captures data, and its ``capture`` settings."""
+        return {
+            label: model.hosting.capture
+            for label, model in self.models.items()
+            if getattr(getattr(model, "hosting", None), "capture", None) is not None
+        }
+
+    @property
     def custom_models(self) -> dict[str, TrainingModel | AutopilotModel]:
         return {label: m for label, m in self.models.items() if source_of(m).trains_on_dataset}
 
