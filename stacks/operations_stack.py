@@ -101,12 +101,7 @@ class OperationsStack(cdk.Stack):
     def _failure_rules(self) -> None:
         """Failed pipeline executions and Glue runs of this environment, with the reason, to the topic."""
         prefix = f"{names.prefix(self.environment_name)}-"
-        machines = self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=prefix,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+        machines = self._state_machine_arn(prefix)  # a prefix of every one of the environment's
         events.Rule(
             self,
             "PipelineFailed",
