@@ -9,13 +9,10 @@ Usage: python benchmarks/operations_synth.py [--repeats 3] [--models 11] [--base
 """
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -23,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
-from benchmarks.synth import CDK_FLAGS, FLOOR_CASE  # noqa: E402
+from benchmarks.synth import CDK_FLAGS, FLOOR_CASE, time_process  # noqa: E402
 
 BASELINE = "edec466"  # the last commit before the operations issue's stacks
 MODELS = {
@@ -34,16 +31,6 @@ MODELS = {
     },
     "bedrock": {"source": "bedrock", "model_id": "amazon.nova-lite-v1:0"},
 }
-
-
-def timed(command: list[str], context: dict | None, cwd: Path, outdir: str | None = None) -> float:
-    with tempfile.TemporaryDirectory() as scratch:
-        environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-        if context is not None:
-            environment.update(CDK_OUTDIR=outdir or scratch, CDK_CONTEXT_JSON=json.dumps(context))
-        started = time.perf_counter()
-        subprocess.run(command, cwd=cwd, env=environment, check=True, capture_output=True)
-        return time.perf_counter() - started
 
 
 def config_file(folder: Path, kind: str, count: int) -> str:
@@ -77,14 +64,14 @@ def main() -> None:
     dev_assembly = str(folder / "dev-assembly")
     cases["dev synth"] = ([python, "app.py"], {**CDK_FLAGS, "env": "dev"}, ROOT)
     for command, context, cwd in cases.values():  # warm-up: the worktree builds its Powertools layer once
-        timed(command, context, cwd)
-    timed([python, "app.py"], {**CDK_FLAGS, "env": "dev"}, ROOT, outdir=dev_assembly)
+        time_process(command, context, cwd)
+    time_process([python, "app.py"], {**CDK_FLAGS, "env": "dev"}, ROOT, outdir=dev_assembly)
     cost_command = [python, "-m", "mlkit.cost_report", "--env", "dev", "--assembly", dev_assembly]
     cases["make cost (dev)"] = (cost_command, None, ROOT)
     samples = {name: [] for name in cases}
     for _ in range(args.repeats):
         for name, (command, context, cwd) in cases.items():
-            samples[name].append(timed(command, context, cwd))
+            samples[name].append(time_process(command, context, cwd))
     medians = {name: statistics.median(values) for name, values in samples.items()}
     floor = medians["empty app"]
     lines = [

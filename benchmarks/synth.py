@@ -62,16 +62,17 @@ models:
 """
 
 
-def time_process(command: list[str], context: dict) -> float:
-    with tempfile.TemporaryDirectory() as outdir:
-        environment = {
-            **os.environ,
-            "CDK_OUTDIR": outdir,
-            "CDK_CONTEXT_JSON": json.dumps(context),
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-        }
+def time_process(
+    command: list[str], context: dict | None, cwd: Path = ROOT, outdir: str | None = None
+) -> float:
+    """Seconds of one fresh process in ``cwd``; with a CDK ``context``, its assembly goes to ``outdir``
+    (default: a temporary folder)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        environment = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        if context is not None:
+            environment.update(CDK_OUTDIR=outdir or scratch, CDK_CONTEXT_JSON=json.dumps(context))
         started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)
+        subprocess.run(command, cwd=cwd, env=environment, check=True, capture_output=True)
         return time.perf_counter() - started
 
 
