@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mlkit import local_training
 from mlkit.checks import stack_outputs
+from mlkit.hosting_checks import template_endpoint
 from stacks import names
 
 BUCKET_KINDS = ("raw", "curated", "artifacts")
@@ -54,3 +55,8 @@ class Run:
 
     def endpoint_name(self, label: str) -> str:
         return names.endpoint_name(self.environment, label)
+
+    def cloudformation_endpoint_name(self, label: str) -> str:
+        """The emulator's name for the endpoint a model's stack declares (moto names it after the stack)."""
+        stack = names.model_stack_name(self.environment, label)
+        return template_endpoint(self.clients("cloudformation"), stack, self.endpoint_name(label))

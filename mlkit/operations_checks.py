@@ -6,7 +6,6 @@ their thresholds, filters and actions on the alerts topic.
 """
 
 from mlkit.checks import stack_outputs
-from mlkit.hosting_checks import template_endpoint
 from mlkit.report import NotEmulated, StepFailed
 from stacks import names
 from stacks.sources import source_of
@@ -65,12 +64,13 @@ def check_hardening(row, run) -> None:
         groups += [
             r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Logs::LogGroup"
         ]
+    described = {
+        group["logGroupName"]: group
+        for page in logs.get_paginator("describe_log_groups").paginate()
+        for group in page["logGroups"]
+    }
     for name in groups:
-        (group,) = [
-            g
-            for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-            if g["logGroupName"] == name
-        ]
+        group = described.get(name, {})  # missing: (None, None), reported below
         found = (group.get("kmsKeyId"), group.get("retentionInDays"))
         if found != (key, config.logs.retention_days):
             raise StepFailed(f"log group {name} has key and retention {found}")
@@ -90,10 +90,10 @@ def check_hardening(row, run) -> None:
 
 def check_capture(row, run, label: str, capture) -> None:
     """The deployed endpoint config captures as configured, into the model's prefix, with the key."""
-    sagemaker, endpoint = run.clients("sagemaker"), run.endpoint_name(label)
-    if not source_of(run.config.models[label]).has_pipeline:  # CloudFormation's endpoint, as moto names it
-        stack = names.model_stack_name(run.environment, label)
-        endpoint = template_endpoint(run.clients("cloudformation"), stack, endpoint)
+    sagemaker = run.clients("sagemaker")
+    # A pipeline's deploy Lambda names its endpoint; moto names a stack's after the stack.
+    pipeline = source_of(run.config.models[label]).has_pipeline
+    endpoint = run.endpoint_name(label) if pipeline else run.cloudformation_endpoint_name(label)
     config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
     found = sagemaker.describe_endpoint_config(EndpointConfigName=config_name).get("DataCaptureConfig", {})
     destination = f"s3://{run.bucket('artifacts')}/{names.capture_prefix(label).rstrip('/')}"

@@ -12,7 +12,7 @@ import uuid
 from lambdas.shared.registry import FILE_VARIABLE
 from mlkit.checks import stack_outputs
 from mlkit.deployed_registry import registry_file
-from mlkit.hosting_checks import check_endpoint_config, template_endpoint
+from mlkit.hosting_checks import check_endpoint_config
 from mlkit.local_endpoint import lambda_module
 from mlkit.report import NotEmulated, Report, StepFailed
 from mlkit.route_proof import as_bytes, call, converse_stub, prove_inline, prove_queued, sample_request
@@ -61,8 +61,7 @@ def check_pretrained_endpoint(report: Report, run, label: str, model, not_emulat
     ``not_emulated`` says why the model's own answer is not."""
 
     def hosting(row):
-        stack = names.model_stack_name(run.environment, label)
-        emulated = template_endpoint(run.clients("cloudformation"), stack, run.endpoint_name(label))
+        emulated = run.cloudformation_endpoint_name(label)
         summary = check_endpoint_config(
             run.clients("sagemaker"), emulated, model, label, run.bucket("artifacts")
         )
