@@ -87,7 +87,7 @@ class AutopilotModelStack(cdk.Stack):
             input_uri=curated.s3_url_for_object(input_prefix),
             output_uri=artifacts.s3_url_for_object(self.output_prefix),
             key_arn=key.key_arn,
-            tags={"project": "mlkit", "model": model_label},
+            tags=names.model_tags(model_label),
         )
         self.deploy = DeploySteps(
             self,

@@ -98,6 +98,16 @@ def async_prefixes(model: str) -> dict[str, str]:
     }
 
 
+def model_tags(model: str) -> dict[str, str]:
+    """The tags of what a model's pipeline creates at run time (jobs, models, endpoints)."""
+    return {"project": PROJECT, "model": model}
+
+
+def job_tags(model: str) -> list[dict[str, str]]:
+    """``model_tags`` in SageMaker's Tags shape, for the jobs a state machine starts."""
+    return [{"Key": key, "Value": value} for key, value in model_tags(model).items()]
+
+
 def capture_prefix(model: str) -> str:
     """Where an endpoint's captured requests and answers live in the artifacts bucket."""
     return f"captures/{model}/"

@@ -184,7 +184,7 @@ class DeploySteps(Construct):
             "containers": sfn.JsonPath.list_at(containers_path),
             "variant": variant,
             "deployment_config": deployment_config(self.hosting, self.alarms.alarm_names),
-            "tags": {"project": "mlkit", "model": model_label},
+            "tags": names.model_tags(model_label),
         }
         if uses_kms_storage(self.hosting):
             event["kms_key_arn"] = key.key_arn

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks import names
 from stacks.code_archives import reproducible_zip
 from stacks.constructs.pipeline import unique_name
 
@@ -85,7 +86,7 @@ def processing_job_state(
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_runtime},
         # The job is the one place that reaches the hub: the endpoint runs isolated.
         "NetworkConfig": {"EnableNetworkIsolation": False},
-        "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
+        "Tags": names.job_tags(model_label),
     }
     return sfn.CustomState(
         scope,

@@ -5,6 +5,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks import names
 from stacks.config import TrainingModel
 from stacks.constructs.pipeline import unique_name
 from stacks.training_algorithms import TRAIN_SCRIPT, hyperparameters, metric_definitions, network_isolation
@@ -79,7 +80,7 @@ def training_job_state(
     parameters = {
         "TrainingJobName.$": unique_name(job_prefix),
         **definition,
-        "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
+        "Tags": names.job_tags(model_label),
     }
     state = sfn.CustomState(
         scope,

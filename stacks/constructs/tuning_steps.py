@@ -118,7 +118,7 @@ def tuning_job_parameters(
             "TrainingJobEarlyStoppingType": tuning.early_stopping,
         },
         "TrainingJobDefinition": definition,
-        "Tags": [{"Key": "project", "Value": "mlkit"}, {"Key": "model", "Value": model_label}],
+        "Tags": names.job_tags(model_label),
     }
 
 
