@@ -11,11 +11,9 @@ import textwrap
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from jobs.packaging import package as entrypoint
-from jobs.packaging import pytorch_hub
 from jobs.packaging.spec import packaging_spec, spec_hash
 
 # torch: one import per worker process for every torch test.
@@ -58,8 +56,16 @@ def detector(tmp_path_factory):
     return packaged(tmp_path_factory, "tiny_detector", "object-detection")
 
 
+@pytest.fixture(scope="module")
+def torch():
+    # Imported by the worker that runs these tests, not by every worker at collection (~1.8 s each).
+    import torch
+
+    return torch
+
+
 @pytest.fixture
-def no_hub(monkeypatch, tmp_path):
+def no_hub(monkeypatch, tmp_path, torch):
     """Serving must not reach the hub: torch.hub.load and any network connection raise."""
 
     def refuse(*args, **kwargs):
@@ -97,7 +103,7 @@ def serve(model_dir, body: bytes, content_type: str, accept: str = "application/
 
 
 @pytest.fixture(scope="module")
-def bare():
+def bare(torch):
     """The hub models themselves, loaded straight from the repo (before any hub is refused)."""
     return {
         name: torch.hub.load(str(TINY_HUB), name, source="local", num_classes=3)
@@ -105,13 +111,15 @@ def bare():
     }
 
 
-def decoded(body: bytes) -> torch.Tensor:
+def decoded(body: bytes):
     """The image as the bare model takes it: CHW floats in [0, 1], decoded here independently."""
+    import torch
+
     array = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
-def test_tarball_holds_torchscript_serving_code_and_labels(classifier):
+def test_tarball_holds_torchscript_serving_code_and_labels(classifier, torch):
     assert sorted(classifier["members"]) == ["code", "code/inference.py", "code/serving.json", "model.pt"]
     config = json.loads((classifier["dir"] / "code" / "serving.json").read_text())
     assert config["labels"] == ["cat", "dog", "bird"] and config["crop_size"] == 32
@@ -125,7 +133,9 @@ def test_tarball_holds_torchscript_serving_code_and_labels(classifier):
 
 
 @pytest.mark.parametrize(("image_format", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png")])
-def test_classifier_serves_the_bare_models_top_labels(classifier, bare, no_hub, image_format, content_type):
+def test_classifier_serves_the_bare_models_top_labels(
+    classifier, bare, no_hub, image_format, content_type, torch
+):
     body = image_bytes(image_format)
     answer = serve(classifier["dir"], body, content_type)
     with torch.no_grad():
@@ -136,7 +146,7 @@ def test_classifier_serves_the_bare_models_top_labels(classifier, bare, no_hub, 
     assert [p["score"] for p in answer["predictions"]] == pytest.approx(expected[order].tolist(), abs=1e-5)
 
 
-def test_detector_serves_the_bare_models_boxes(detector, bare, no_hub):
+def test_detector_serves_the_bare_models_boxes(detector, bare, no_hub, torch):
     body = image_bytes("PNG", size=(48, 40))
     answer = serve(detector["dir"], body, "application/x-image")
     with torch.no_grad():
@@ -213,7 +223,9 @@ def test_the_artifact_serves_in_a_fresh_process_with_no_hub_and_no_network(class
     assert json.loads(result.stdout) == serve(classifier["dir"], body, "image/jpeg")
 
 
-def test_labels_fall_back_to_class_indices_without_weights_meta():
+def test_labels_fall_back_to_class_indices_without_weights_meta(torch):
+    from jobs.packaging import pytorch_hub
+
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(4))
     config = pytorch_hub.serving_config(model, spec_for("anything", "image-classification"))
     assert config["labels"] == ["0", "1", "2", "3"] and config["crop_size"] == 224

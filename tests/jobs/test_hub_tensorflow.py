@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from jobs.packaging import package as entrypoint
@@ -24,27 +23,38 @@ LABELS = ["red", "green", "blue", "gray"]
 IMAGE_SIZE = 8
 
 
-class TinyClassifier(tf.Module):
+@pytest.fixture(scope="module")
+def tf():
+    # Imported by the worker that runs these tests, not by every worker at collection (~4.4 s each).
+    import tensorflow
+
+    return tensorflow
+
+
+def tiny_classifier(tf):
     """Mean colour, then a dense layer: logits for four classes, from fixed weights."""
 
-    def __init__(self):
-        super().__init__()
-        rng = np.random.default_rng(3)
-        self.kernel = tf.Variable(rng.normal(size=(3, 4)).astype(np.float32) * 4)
-        self.bias = tf.Variable(rng.normal(size=(4,)).astype(np.float32))
+    class TinyClassifier(tf.Module):
+        def __init__(self):
+            super().__init__()
+            rng = np.random.default_rng(3)
+            self.kernel = tf.Variable(rng.normal(size=(3, 4)).astype(np.float32) * 4)
+            self.bias = tf.Variable(rng.normal(size=(4,)).astype(np.float32))
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")]
-    )
-    def classify(self, images):
-        return {"logits": tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.kernel) + self.bias}
+        @tf.function(
+            input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")]
+        )
+        def classify(self, images):
+            return {"logits": tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.kernel) + self.bias}
+
+    return TinyClassifier()
 
 
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
+def saved_model(tmp_path_factory, tf):
     """A SavedModel as a TF Hub archive holds it, with a labels file among its assets."""
     path = tmp_path_factory.mktemp("hub") / "tiny"
-    module = TinyClassifier()
+    module = tiny_classifier(tf)
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.classify})
     (path / "assets").mkdir(exist_ok=True)
     (path / "assets" / "labels.txt").write_text("\n".join(LABELS) + "\n")
@@ -89,6 +99,8 @@ def context(content_type="image/jpeg", accept="application/json"):
 def tf_serving(model_dir, request_json: str):
     """What TF Serving does with the request: run serving_default on the instances and answer in REST's
     row format (one output: predictions are its values). The TF Serving binary itself is not run here."""
+    import tensorflow as tf
+
     loaded = tf.saved_model.load(str(model_dir / "model" / "1"))
     instances = tf.constant(json.loads(request_json)["instances"], tf.float32)
     outputs = loaded.signatures["serving_default"](images=instances)
@@ -117,7 +129,7 @@ def test_tarball_has_tf_servings_layout_and_the_handlers(packaged):
 
 
 @pytest.mark.parametrize(("image_format", "content_type"), [("JPEG", "image/jpeg"), ("PNG", "image/png")])
-def test_served_labels_equal_the_models_own_answer(packaged, saved_model, image_format, content_type):
+def test_served_labels_equal_the_models_own_answer(packaged, saved_model, image_format, content_type, tf):
     inference = handlers(packaged["dir"])
     body = image_bytes(image_format)
     request_json = inference.input_handler(io.BytesIO(body), context(content_type))
