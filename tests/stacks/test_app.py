@@ -17,18 +17,25 @@ from tests.stacks.synth import synthesize
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_app(tmp_path: Path, *context: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_app(tmp_path: Path, *context: str) -> subprocess.CompletedProcess:
     """Run app.py the way `cdk synth` does: context in CDK_CONTEXT_JSON, output dir in CDK_OUTDIR."""
     pairs = dict(item.split("=", 1) for item in context)
     environment = {
         **os.environ,
         "CDK_OUTDIR": str(tmp_path / "out"),
         "CDK_CONTEXT_JSON": json.dumps(pairs),
-        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "app.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
     )
+
+
+def synth_in_process(tmp_path: Path, context: dict) -> str:
+    """app.main as `cdk synth` runs it, in this process: the message it exits with."""
+    app = mlkit_app(outdir=str(tmp_path / "out"), context=context)
+    with pytest.raises(SystemExit) as exit_:
+        app_module.main(app)
+    return str(exit_.value.code)
 
 
 def test_prod_config_targets_its_account_and_region():
@@ -67,10 +74,7 @@ BAD_CONFIGS = {
 def test_bad_config_exits_with_one_message_and_writes_nothing(tmp_path, body, expected):
     # In-process: app.main with the context `cdk synth -c config=...` gives it (no new jsii process).
     (tmp_path / "bad.yaml").write_text(body)
-    app = mlkit_app(outdir=str(tmp_path / "out"), context={"config": str(tmp_path / "bad.yaml")})
-    with pytest.raises(SystemExit) as exit_:
-        app_module.main(app)
-    message = str(exit_.value.code).splitlines()
+    message = synth_in_process(tmp_path, {"config": str(tmp_path / "bad.yaml")}).splitlines()
     assert message[0] == "mlkit: invalid config, nothing synthesized"
     assert len(message) == 2 and expected in message[1]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -88,13 +92,14 @@ def test_the_cli_prints_a_bad_config_as_one_message_on_stderr(tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_missing_file_names_it_and_the_environments(tmp_path):
-    result = run_app(tmp_path, "env=qa")
-    assert result.returncode != 0
+def test_missing_file_names_it_and_the_environments(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # paths are shown relative to where `cdk synth` runs
+    message = synth_in_process(tmp_path, {"env": "qa"})
     expected = "config/qa.yaml: no such config file (environments in config/: dev, prod, showcase, staging)"
-    assert expected in result.stderr
+    assert expected in message
 
 
-def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path):
-    result = run_app(tmp_path, env={"MLKIT_ENV": "qa"})
-    assert "config/qa.yaml: no such config file" in result.stderr
+def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("MLKIT_ENV", "qa")
+    assert "config/qa.yaml: no such config file" in synth_in_process(tmp_path, {})
