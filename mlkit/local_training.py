@@ -52,12 +52,15 @@ def java_problem() -> str | None:
 
 
 @contextmanager
-def local_spark():
-    """A local[1] SparkSession with the fast settings of tests/jobs/conftest.py.
+def local_spark(*, archive_to: Path | None = None):
+    """A local[1] SparkSession with the fast settings of tests/jobs/conftest.py, and the class archive of
+    mlkit/spark_classes.py (or, with ``archive_to``, a JVM that writes one there as it exits).
 
     An already active session (a test's) is reused and left running; one started here is stopped.
     """
     from pyspark.sql import SparkSession
+
+    from mlkit import spark_classes
 
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -68,7 +71,10 @@ def local_spark():
     with tempfile.TemporaryDirectory(prefix="mlkit-spark-") as directory:
         logging = Path(directory) / "log4j2.properties"
         logging.write_text(SPARK_LOGGING)
-        java_options = f"-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile=file:{logging}"
+        java_options = " ".join(
+            ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", f"-Dlog4j2.configurationFile=file:{logging}"]
+            + spark_classes.java_options(archive_to=archive_to)
+        )
         session = (
             SparkSession.builder.master("local[1]")
             .appName("mlkit-local-run")

@@ -1,0 +1,44 @@
+"""mlkit/spark_classes.py: the local Spark sessions run on a class archive that their JVM can map."""
+
+import subprocess
+
+import pytest
+
+from mlkit import spark_classes
+
+# The session-wide Spark fixture: one JVM for every Spark test.
+pytestmark = pytest.mark.xdist_group("spark")
+
+
+def test_options_map_an_existing_archive_write_a_new_one_or_are_none(tmp_path, monkeypatch):
+    archive = tmp_path / "classes.jsa"
+    monkeypatch.setattr(spark_classes, "ARCHIVE", archive)
+    assert spark_classes.java_options() == []
+
+    archive.write_bytes(b"")
+    assert spark_classes.java_options() == [f"-XX:SharedArchiveFile={archive}", spark_classes.QUIET]
+    written = tmp_path / "new.jsa"
+    assert spark_classes.java_options(archive_to=written) == [
+        f"-XX:ArchiveClassesAtExit={written}",
+        spark_classes.QUIET,
+    ]
+
+
+def test_the_session_jvm_runs_on_an_archive_that_maps_with_its_classpath(spark):
+    """`make test` builds the archive first. A JVM with -Xshare:on fails instead of ignoring an archive
+    that does not match its classes, so this proves the archive is used, not just passed."""
+    assert spark_classes.ARCHIVE.exists(), "no Spark class archive: run `make test`, which builds it"
+    jvm = spark.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={spark_classes.ARCHIVE}" in arguments
+    classpath = jvm.java.lang.System.getProperty("java.class.path")
+    java = jvm.java.lang.System.getProperty("java.home") + "/bin/java"
+
+    mapped = subprocess.run(
+        [java, "-Xshare:on", f"-XX:SharedArchiveFile={spark_classes.ARCHIVE}", "-cp", classpath, "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
