@@ -5,6 +5,7 @@ Usage: python -m mlkit.local_run [--env dev] [--keep] [--down]
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,14 @@ def assembly_directory(environment: dict[str, str], app: str) -> Path:
 
     One per emulator port: runs side by side never share the CLI's output lock."""
     return ROOT / ".cache" / f"cdk.out-{environment['AWS_ENDPOINT_URL'].rsplit(':', 1)[1]}-{app}"
+
+
+def remove_assemblies(emulator: Emulator) -> None:
+    """Delete this run's cloud assemblies: spent once deployed and checked, and each run's emulator port
+    names new ones (tens of MB a run)."""
+    if emulator.endpoint:
+        for app in ("kit", "delivery"):
+            shutil.rmtree(assembly_directory(cdk_environment(emulator), app), ignore_errors=True)
 
 
 def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
@@ -178,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         delivery(report, emulator, config)
     except KeyboardInterrupt:
         print("\ninterrupted: the emulator was stopped", file=sys.stderr)
+        remove_assemblies(emulator)
         return 130
     except Exception as error:  # the failed step is in the report; the table still prints
         print(f"failed: {error}", file=sys.stderr)
@@ -186,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         emulator.stop()
     print(report.render(colour=sys.stdout.isatty()))
     print(idle_cost_line(config, emulator))
+    remove_assemblies(emulator)
     failed = [f"{row.scope}: {row.step}" for row in report.rows if row.status == FAILED]
     if failed:
         print(f"failed steps: {', '.join(failed)}", file=sys.stderr)

@@ -187,6 +187,11 @@ def test_local_run_stops_the_emulator_it_started(local_run):
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"
 
 
+def test_local_run_leaves_no_cloud_assembly_behind(local_run):
+    port = re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1)
+    assert not list((ROOT / ".cache").glob(f"cdk.out-{port}-*"))
+
+
 def test_a_port_in_use_picks_another():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
