@@ -1,7 +1,10 @@
 """Session-wide test set-up: fake AWS credentials, moto first, no real AWS reachable."""
 
 import os
+import shutil
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 # moto must be imported before any boto3 client is created, so no client can bypass it.
@@ -29,6 +32,29 @@ FAKE_ENV = {
 os.environ.update(FAKE_ENV)
 for leaked in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(leaked, None)
+
+
+RUN_FOLDER = pytest.StashKey[Path]()
+
+
+def pytest_configure(config):
+    """One temporary folder per test run, shared by xdist's workers and deleted when the run ends: the
+    apps the tests synthesize take ~190 MB a run, which every run used to leave in /tmp."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller's run id
+        run = config.workerinput["testrunuid"]
+    else:
+        run = config.getoption("testrunuid", None) or uuid.uuid4().hex
+        if config.pluginmanager.hasplugin("xdist"):
+            config.option.testrunuid = run  # what xdist hands its workers
+    folder = Path(tempfile.gettempdir()) / f"mlkit-tests-{run}"
+    folder.mkdir(exist_ok=True)
+    config.stash[RUN_FOLDER] = folder
+    tempfile.tempdir = str(folder)
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):  # the controller, after every worker has finished
+        shutil.rmtree(config.stash[RUN_FOLDER], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="session")
