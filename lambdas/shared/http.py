@@ -105,6 +105,8 @@ def json_object(body: bytes) -> dict[str, Any]:
         raise errors.validation("Request body is not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise errors.validation(f"Request body is not valid JSON: {error}") from None
+    except RecursionError:  # arrays or objects nested past the parser's stack: the client's doing
+        raise errors.validation("Request body nests JSON arrays or objects too deeply") from None
     if not isinstance(value, dict):
         raise errors.validation("Request body must be a JSON object")
     return value

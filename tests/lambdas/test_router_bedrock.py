@@ -164,6 +164,17 @@ def test_a_malformed_request_is_a_400_saying_what_is_wrong(payload, message):
     assert message in body["message"]
 
 
+def test_json_nested_past_the_parsers_stack_is_a_400_not_a_crash():
+    """Found by the property test: Python's parser raises RecursionError, not a JSONDecodeError."""
+    nested = "[" * 1_900 + "]" * 1_900  # past Python's 1,000 levels, within the tests' 4 KB body limit
+    with Stubber(client("bedrock-runtime")) as stubber:
+        status, _, body = call(invoke_event("chat", '{"prompt": ' + nested + "}"))
+        stubber.assert_no_pending_responses()
+
+    assert (status, body["error"]) == (400, "validation")
+    assert body["message"] == "Request body nests JSON arrays or objects too deeply"
+
+
 def test_a_non_json_content_type_is_a_415():
     status, _, body = call(invoke_event("chat", '{"prompt": "Hi"}', content_type="text/plain"))
 
