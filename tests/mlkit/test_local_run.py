@@ -162,10 +162,12 @@ def test_the_main_job_prints_only_its_progress_and_report(local_run):
 
 
 def test_ctrl_c_stops_the_emulator(tmp_path):
-    # Its own process group, as a terminal's foreground job: Ctrl-C reaches the whole group.
+    # Its own process group, as a terminal's foreground job: Ctrl-C reaches the whole group. SIGINT at
+    # its default, as in a terminal: a test run started in the background inherits it ignored.
     process = subprocess.Popen(
         [sys.executable, "-m", "mlkit.local_run", "--env", "dev"], cwd=ROOT, env=environment(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     lines = []
     for line in process.stdout:
