@@ -137,6 +137,8 @@ def idle_cost_line(config, emulator: Emulator) -> str:
     from mlkit.cost import estimate_cost
     from mlkit.prices import load_snapshot
 
+    if not emulator.endpoint:  # the emulator never started, so nothing was synthesized for it
+        return "estimated idle cost: no assembly (the emulator did not start)"
     assembly = assembly_directory(cdk_environment(emulator), "kit")
     try:
         estimate = estimate_cost(assembly, config, load_snapshot())

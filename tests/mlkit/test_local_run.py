@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mlkit.emulator import free_port
+from mlkit.emulator import Emulator, free_port
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, NotEmulated, Report
 from stacks import names
 
@@ -192,6 +192,18 @@ def test_local_run_stops_the_emulator_it_started(local_run):
 def test_local_run_leaves_no_cloud_assembly_behind(local_run):
     port = re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1)
     assert not list((ROOT / ".cache").glob(f"cdk.out-{port}-*"))
+
+
+def test_an_emulator_that_never_started_leaves_a_cost_line_and_nothing_to_remove():
+    from mlkit.local_run import idle_cost_line, remove_assemblies
+    from stacks.config import load_config
+
+    emulator = Emulator(region="us-east-1")  # start() failed: no endpoint, no port
+
+    remove_assemblies(emulator)
+    assert idle_cost_line(load_config(ROOT / "config" / "dev.yaml"), emulator) == (
+        "estimated idle cost: no assembly (the emulator did not start)"
+    )
 
 
 def test_a_port_in_use_picks_another():
