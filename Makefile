@@ -55,8 +55,8 @@ invoke: deps  ## call MODEL through ENV's API, SigV4-signed: make invoke MODEL=c
 # Bytecode goes to .cache/pycache (never beside the sources, so no asset gains a __pycache__): with
 # PYTHONDONTWRITEBYTECODE set, as on this machine, every worker and every subprocess the tests start
 # (make local, the app, the emulator) compiled aws-cdk, TensorFlow and torch from source again.
-test: deps  ## run the tests
-	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(PY) -m pytest -n auto --dist loadgroup
+test: deps  ## run the tests (PYTEST_ARGS adds pytest options)
+	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/.cache/pycache $(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 synth: deps  ## synthesize ENV's templates into cdk.out
 	$(CDK) synth -q -c env=$(ENV)

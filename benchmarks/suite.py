@@ -19,28 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.report import write_section  # noqa: E402
 
-# The Makefile's test command, plus the durations report.
-COMMAND = [
-    sys.executable,
-    "-m",
-    "pytest",
-    "-n",
-    "auto",
-    "--dist",
-    "loadgroup",
-    "-q",
-    "-p",
-    "no:cacheprovider",
-    "--durations=20",
-]
-
-
-def suite_environment() -> dict[str, str]:
-    """The Makefile's test environment: bytecode kept in .cache/pycache, even where the shell disables it."""
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    environment["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    environment["PYTHONPYCACHEPREFIX"] = str(ROOT / ".cache" / "pycache")
-    return environment
+# `make test` itself (its environment is the Makefile's to keep), plus the durations report.
+COMMAND = ["make", "--no-print-directory", "test", "PYTEST_ARGS=-q -p no:cacheprovider --durations=20"]
 
 
 def machine_speed() -> float:
@@ -57,7 +37,7 @@ def machine_speed() -> float:
 def run_once() -> dict:
     load, speed = os.getloadavg()[0], machine_speed()
     started = time.perf_counter()
-    result = subprocess.run(COMMAND, cwd=ROOT, env=suite_environment(), capture_output=True, text=True)
+    result = subprocess.run(COMMAND, cwd=ROOT, capture_output=True, text=True)
     return {
         "wall": time.perf_counter() - started,
         "load": load,
@@ -76,8 +56,8 @@ def markdown(runs: list[dict]) -> str:
         [
             "## Test suite",
             "",
-            f"`python benchmarks/suite.py --runs {len(runs)}`: `pytest -n auto --dist loadgroup` with the "
-            f"Makefile's environment, as `make test` runs it, on this machine ({os.cpu_count()} cores): "
+            f"`python benchmarks/suite.py --runs {len(runs)}`: `make test` (pytest -n auto --dist "
+            f"loadgroup) on this machine ({os.cpu_count()} cores): "
             f"**{median:.0f} s** wall, the median of {len(runs)} runs. Last run: `{summary}`.",
             "",
             "| run | wall | exit code | load before | single-core loop (machine speed; lower is faster) |",
