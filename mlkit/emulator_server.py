@@ -27,6 +27,8 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.server import main
 
+from mlkit.botocore_loader import share_loader
+
 # stacks/config/hosting.py's pattern (not imported: stacks.config loads the CDK into the server).
 INSTANCE_TYPE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
 MOTO_CREATE_LOG_GROUP = logs.LogGroup.__dict__["create_from_cloudformation_json"].__func__
@@ -97,5 +99,6 @@ def patch_moto() -> None:
 
 
 if __name__ == "__main__":
+    share_loader()  # moto makes a botocore session per error it answers
     patch_moto()
     sys.exit(main())

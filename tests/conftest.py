@@ -16,6 +16,11 @@ for path in (ROOT, ROOT / "lambdas"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from mlkit.botocore_loader import share_loader  # noqa: E402
+
+# moto's mocks make a new boto3 session for each test: each would parse botocore's models again.
+share_loader()
+
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
