@@ -3,6 +3,9 @@
 The pyspark wheel carries no S3 connector (s3a), so the emulator's S3 is copied down to a
 temporary directory, Spark and XGBoost run on local paths, and the outputs are copied back up
 under the keys the Glue job and the training job write on AWS.
+
+XGBoost (jobs/training/train.py) is imported by the functions that train or serve, not with the module:
+it takes ~1 s, and most importers only need Spark or the S3 copies.
 """
 
 import gzip
@@ -17,8 +20,6 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from jobs.training import train as training
 
 JAVA_HINT = "Spark needs Java 17: apt-get install openjdk-17-jre-headless (or brew install openjdk@17)"
 # Set for the local run only: OpenMP threads spin-waiting on a small machine make training ~100x slower.
@@ -195,6 +196,8 @@ def download_channels(s3, curated_bucket: str, dataset: str, target: Path) -> di
 
 
 def train_model(model, channels: dict[str, Path]) -> TrainedModel:
+    from jobs.training import train as training
+
     hyperparameters = local_hyperparameters(model)
     booster, metrics = training.train(
         hyperparameters, channels["train"], channels["validation"], verbose=False
@@ -214,6 +217,8 @@ def train_model(model, channels: dict[str, Path]) -> TrainedModel:
 
 def package_model(booster) -> bytes:
     """model.tar.gz with xgboost-model at its root, byte-for-byte the same for the same model."""
+    from jobs.training import train as training
+
     with tempfile.TemporaryDirectory() as directory:
         model_file = training.save_model(booster, directory)
         data = model_file.read_bytes()
@@ -237,6 +242,8 @@ def archive_key(label: str, archive: bytes) -> str:
 
 def load_archive(archive: bytes):
     """The model an endpoint would serve: unpacked from model.tar.gz and loaded by train.py's model_fn."""
+    from jobs.training import train as training
+
     with tempfile.TemporaryDirectory() as directory:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as unpacked:
             unpacked.extractall(directory, filter="data")
@@ -245,6 +252,8 @@ def load_archive(archive: bytes):
 
 def feature_rows(validation_dir: Path, count: int, rng) -> str:
     """``count`` random validation rows as a text/csv request: features only, the label removed."""
+    from jobs.training import train as training
+
     lines = [
         line
         for path in training.data_files(validation_dir)
@@ -257,5 +266,7 @@ def feature_rows(validation_dir: Path, count: int, rng) -> str:
 
 def predict_csv(served_model, request_csv: str) -> str:
     """What the model answers for a text/csv request, through train.py's serving functions."""
+    from jobs.training import train as training
+
     data = training.input_fn(request_csv, training.CSV_CONTENT_TYPE)
     return training.output_fn(training.predict_fn(data, served_model), training.CSV_CONTENT_TYPE)

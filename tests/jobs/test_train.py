@@ -5,10 +5,17 @@ import json
 import numpy as np
 import pytest
 
-from jobs.training import train as tr
-
 # Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
 pytestmark = pytest.mark.xdist_group("spark")
+
+
+@pytest.fixture(scope="module")
+def tr():
+    # Imported by the worker that runs these tests, not by every worker at collection (XGBoost, ~1.2 s each).
+    from jobs.training import train
+
+    return train
+
 
 # nthread 1: OpenMP threads spin-waiting on a busy 2-core machine turn 0.1 s of training into 10 s.
 HYPERPARAMETERS = {
@@ -28,7 +35,7 @@ def channel(outputs: dict, split: str) -> str:
     return outputs["paths"][f"xgboost_{split}"]
 
 
-def test_hyperparameters_arrive_as_name_value_pairs():
+def test_hyperparameters_arrive_as_name_value_pairs(tr):
     argv = ["--num_round", "10", "--eta=0.3", "--eval_metric", "auc,logloss"]
     assert tr.parse_hyperparameter_args(argv) == {
         "num_round": "10",
@@ -41,7 +48,7 @@ def test_hyperparameters_arrive_as_name_value_pairs():
         tr.parse_hyperparameter_args(["10"])
 
 
-def test_booster_params_keep_strings_and_split_the_metric_list():
+def test_booster_params_keep_strings_and_split_the_metric_list(tr):
     params = tr.booster_params(
         {"num_round": "5", "eta": "0.2", "eval_metric": "auc, error", "sagemaker_program": "x"}
     )
@@ -50,7 +57,7 @@ def test_booster_params_keep_strings_and_split_the_metric_list():
         tr.num_rounds({"eta": "0.2"})
 
 
-def test_label_first_csv_skips_marker_files_and_reads_blanks_as_missing(tmp_path):
+def test_label_first_csv_skips_marker_files_and_reads_blanks_as_missing(tr, tmp_path):
     (tmp_path / "part-0.csv").write_text("1,2.5,\n0,,3\n")
     (tmp_path / "_SUCCESS").write_text("")
     (tmp_path / ".part-0.csv.crc").write_bytes(b"\x00crc")
@@ -64,13 +71,13 @@ def test_label_first_csv_skips_marker_files_and_reads_blanks_as_missing(tmp_path
         tr.read_label_first_csv(tmp_path / "missing")
 
 
-def test_eval_lines_become_built_in_metric_names():
+def test_eval_lines_become_built_in_metric_names(tr):
     line = "[0]\tvalidation-auc:0.5\tvalidation-error@0.7:0.25"
     assert tr.parse_eval_line(line) == {"validation:auc": 0.5, "validation:error@0.7": 0.25}
     assert tr.metric_lines({"validation:auc": 0.8312}) == ["validation-auc:0.831200"]
 
 
-def test_training_on_the_sample_data_beats_the_majority_class(sample_outputs):
+def test_training_on_the_sample_data_beats_the_majority_class(tr, sample_outputs):
     train_dir, validation_dir = channel(sample_outputs, "train"), channel(sample_outputs, "validation")
     booster, metrics = tr.train(HYPERPARAMETERS, train_dir, validation_dir, verbose=False)
     baseline = tr.majority_class_baseline(HYPERPARAMETERS, train_dir, validation_dir)
@@ -85,7 +92,7 @@ def test_training_on_the_sample_data_beats_the_majority_class(sample_outputs):
     assert booster.num_boosted_rounds() == 60
 
 
-def test_script_mode_main_saves_a_servable_model(sample_outputs, tmp_path, monkeypatch, capsys):
+def test_script_mode_main_saves_a_servable_model(tr, sample_outputs, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SM_CHANNEL_TRAIN", channel(sample_outputs, "train"))
     monkeypatch.setenv("SM_CHANNEL_VALIDATION", channel(sample_outputs, "validation"))
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
@@ -112,7 +119,7 @@ def test_script_mode_main_saves_a_servable_model(sample_outputs, tmp_path, monke
     assert json.loads(tr.output_fn(scores, "application/json")) == pytest.approx(scores.tolist())
 
 
-def test_serving_rejects_other_content_types_and_wrong_feature_counts(sample_outputs, tmp_path):
+def test_serving_rejects_other_content_types_and_wrong_feature_counts(tr, sample_outputs, tmp_path):
     booster, _ = tr.train({"num_round": "2", "nthread": "1"}, channel(sample_outputs, "train"), verbose=False)
     tr.save_model(booster, tmp_path)
     model = tr.model_fn(str(tmp_path))

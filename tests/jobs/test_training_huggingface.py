@@ -11,10 +11,18 @@ import random
 import numpy as np
 import pytest
 
-from jobs.training import huggingface_train as sample
 from jobs.training import metrics
 
 pytestmark = pytest.mark.xdist_group("torch")
+
+
+@pytest.fixture(scope="module")
+def sample():
+    # Imported by the worker that runs these tests, not by every worker at collection (torch, ~1.7 s each).
+    from jobs.training import huggingface_train
+
+    return huggingface_train
+
 
 POSITIVE, NEGATIVE = ["great", "love", "happy", "fast"], ["awful", "hate", "slow", "broken"]
 FILLER = ["the", "service", "was", "and", "app", "support"]
@@ -58,7 +66,9 @@ def write_text_channel(path, rows: int, seed: int) -> None:
             writer.writerow({"id": index, "text": " ".join(words), "churned": label})
 
 
-def test_text_classification_fine_tunes_and_serves_without_the_hub(tiny_bert, tmp_path, monkeypatch, capsys):
+def test_text_classification_fine_tunes_and_serves_without_the_hub(
+    sample, tiny_bert, tmp_path, monkeypatch, capsys
+):
     write_text_channel(tmp_path / "train", 160, seed=1)
     write_text_channel(tmp_path / "validation", 40, seed=2)
     monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "train"))
@@ -78,7 +88,7 @@ def test_text_classification_fine_tunes_and_serves_without_the_hub(tiny_bert, tm
     assert [answer["label"] for answer in answers] == ["yes", "no"]
 
 
-def test_image_classification_reads_one_folder_per_class(tmp_path):
+def test_image_classification_reads_one_folder_per_class(sample, tmp_path):
     # transformers 5's AutoImageProcessor wants torchvision, which the HF images ship and this venv
     # cannot (its wheel must match the exact torch build): the script falls back to the slow processor.
     from PIL import Image
@@ -118,7 +128,7 @@ def test_image_classification_reads_one_folder_per_class(tmp_path):
     assert top["label"] == "red"
 
 
-def test_an_unknown_task_and_a_missing_column_are_refused(tiny_bert, tmp_path):
+def test_an_unknown_task_and_a_missing_column_are_refused(sample, tiny_bert, tmp_path):
     write_text_channel(tmp_path / "train", 10, seed=1)
     with pytest.raises(ValueError, match="not one of"):
         sample.train(tmp_path / "train", tmp_path / "train", None, {"task": "summarization"})
@@ -126,7 +136,7 @@ def test_an_unknown_task_and_a_missing_column_are_refused(tiny_bert, tmp_path):
         sample.train(tmp_path / "train", tmp_path / "train", None, {"base_model": str(tiny_bert)})
 
 
-def test_one_channel_is_split_into_train_and_validation(tiny_bert, tmp_path):
+def test_one_channel_is_split_into_train_and_validation(sample, tiny_bert, tmp_path):
     """The pipeline gives a text model only the dataset's headered CSV: a seeded fifth is held out."""
     write_text_channel(tmp_path / "all", 200, seed=3)
     hyperparameters = {"base_model": str(tiny_bert), "target": "churned", "epochs": 5, "max_length": 16}

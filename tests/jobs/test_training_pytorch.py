@@ -4,13 +4,20 @@ import numpy as np
 import pytest
 
 from jobs.training import churn_data, metrics
-from jobs.training import pytorch_train as sample
 
 pytestmark = pytest.mark.xdist_group("torch")
 
 
+@pytest.fixture(scope="module")
+def sample():
+    # Imported by the worker that runs these tests, not by every worker at collection (torch, ~1.7 s each).
+    from jobs.training import pytorch_train
+
+    return pytorch_train
+
+
 def test_script_mode_beats_the_baseline_and_the_artifact_serves_csv(
-    run_script_mode, churn_baseline, curated_churn
+    sample, run_script_mode, churn_baseline, curated_churn
 ):
     results, log, model_dir = run_script_mode(sample, ["--epochs", "40", "--learning_rate", "0.01"])
     assert results["validation:auc"] > churn_baseline["validation:auc"] + 0.2
@@ -29,7 +36,7 @@ def test_script_mode_beats_the_baseline_and_the_artifact_serves_csv(
     assert churn_data.roc_auc(labels, scores) == pytest.approx(results["validation:auc"], abs=1e-3)
 
 
-def test_the_handlers_refuse_json_and_rows_of_the_wrong_width(run_script_mode):
+def test_the_handlers_refuse_json_and_rows_of_the_wrong_width(sample, run_script_mode):
     with pytest.raises(ValueError, match="text/csv"):
         sample.input_fn('{"instances": []}', "application/json")
     model = sample.ChurnNetwork(feature_count=8, hidden_units=4)

@@ -6,10 +6,19 @@ import numpy as np
 import pytest
 
 from jobs.training import churn_data, metrics
-from jobs.training import sklearn_train as sample
 
 
-def test_script_mode_beats_the_majority_baseline_and_logs_readable_metrics(run_script_mode, churn_baseline):
+@pytest.fixture(scope="module")
+def sample():
+    # Imported by the worker that runs these tests, not by every worker at collection (scikit-learn, ~1.4 s).
+    from jobs.training import sklearn_train
+
+    return sklearn_train
+
+
+def test_script_mode_beats_the_majority_baseline_and_logs_readable_metrics(
+    sample, run_script_mode, churn_baseline
+):
     results, log, model_dir = run_script_mode(sample, ["--n_estimators", "100", "--max_depth", "3"])
     assert results["validation:auc"] > churn_baseline["validation:auc"] + 0.2
     assert results["validation:accuracy"] > churn_baseline["validation:accuracy"]
@@ -18,7 +27,7 @@ def test_script_mode_beats_the_majority_baseline_and_logs_readable_metrics(run_s
     assert (model_dir / sample.MODEL_FILE).is_file()
 
 
-def test_the_artifact_serves_csv_rows_through_the_container_handlers(run_script_mode, curated_churn):
+def test_the_artifact_serves_csv_rows_through_the_container_handlers(sample, run_script_mode, curated_churn):
     _, _, model_dir = run_script_mode(sample)
     labels, features = churn_data.read_channel(curated_churn["validation"])
     body = "\n".join(",".join("" if np.isnan(v) else str(float(v)) for v in row) for row in features)
@@ -33,7 +42,7 @@ def test_the_artifact_serves_csv_rows_through_the_container_handlers(run_script_
         sample.predict_fn(sample.input_fn("1,2,3", "text/csv"), model)
 
 
-def test_train_is_fast_enough_for_a_local_tuning_search(curated_churn):
+def test_train_is_fast_enough_for_a_local_tuning_search(sample, curated_churn):
     sample.train(curated_churn["train"], curated_churn["validation"])  # imports and caches warmed up
     started = time.perf_counter()
     results = sample.train(
@@ -48,6 +57,6 @@ def test_train_is_fast_enough_for_a_local_tuning_search(curated_churn):
     assert other != results  # the hyperparameters reach the model
 
 
-def test_an_unknown_hyperparameter_stops_the_job(run_script_mode):
+def test_an_unknown_hyperparameter_stops_the_job(sample, run_script_mode):
     with pytest.raises(ValueError, match="unknown hyperparameter 'num_round'"):
         run_script_mode(sample, ["--num_round", "10"])

@@ -15,7 +15,6 @@ from contextlib import ExitStack
 
 import numpy as np
 import pytest
-import xgboost as xgb
 
 from mlkit import custom_model_run as cmr
 from mlkit import local_endpoint, local_training
@@ -27,6 +26,15 @@ from tests.mlkit.emulated import ACCOUNT, REGION, load_router, threaded_emulator
 
 # Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
 pytestmark = pytest.mark.xdist_group("spark")
+
+
+@pytest.fixture(scope="module")
+def xgb():
+    # Imported by the worker that runs these tests, not by every worker at collection (~1.1 s each).
+    import xgboost
+
+    return xgboost
+
 
 BUCKETS = {kind: names.bucket_name("dev", kind, ACCOUNT, REGION) for kind in ("raw", "curated", "artifacts")}
 CONTAINERS_STATE, DEPLOY_STATE = local_endpoint.state_names()
@@ -239,7 +247,7 @@ def test_the_deploy_lambda_gets_the_pipelines_event_and_creates_the_endpoint(run
     assert endpoint["EndpointConfigName"] == outcomes["churn"]["deploy"]["endpoint_config_name"]
 
 
-def test_the_router_answers_the_local_models_predictions_for_the_same_rows(runs, emulator):
+def test_the_router_answers_the_local_models_predictions_for_the_same_rows(runs, emulator, xgb):
     (_, outcomes), _ = runs
     churn = outcomes["churn"]
     assert churn["status"] == 200 and churn["answer"] == churn["expected"]
@@ -349,7 +357,7 @@ def test_the_deploy_event_fills_the_pipelines_paths_like_step_functions():
         local_endpoint.resolve({"x.$": "$.training.Nope"}, {"training": {}})
 
 
-def test_packaging_is_byte_stable_and_serves_what_the_booster_predicts():
+def test_packaging_is_byte_stable_and_serves_what_the_booster_predicts(xgb):
     rng = np.random.default_rng(3)
     features = rng.normal(size=(60, 3))
     labels = (features[:, 0] > 0).astype(float)
