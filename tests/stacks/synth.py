@@ -46,8 +46,11 @@ class Synthesized:
 
     directory: Path
     outdir: Path
-    templates: Templates
     raw: dict[str, dict]
+
+    @functools.cached_property
+    def templates(self) -> Templates:
+        return Templates(self.raw)
 
     def template(self, part: str) -> Template:
         return self.templates[next(name for name in self.raw if name.endswith(f"-{part}"))]
@@ -137,7 +140,7 @@ def _read_stage(outdir: Path, environment: str) -> Synthesized:
         if artifact["type"] == "aws:cloudformation:stack":
             name = artifact["properties"].get("stackName")
             raw[name] = json.loads((directory / artifact["properties"]["templateFile"]).read_text())
-    return Synthesized(directory, outdir, Templates(raw), raw)
+    return Synthesized(directory, outdir, raw)
 
 
 def synthesize(config: MlKitConfig, *, emulated: bool = False) -> Synthesized:
