@@ -2,8 +2,10 @@
 
 Usage: python benchmarks/suite.py [--runs N]   (after the installs; the whole suite N times, 3 by default)
 
-This machine's speed drifts by a fifth between minutes (a shared 2-core VM), so each run is preceded by
-a fixed single-core workload whose time is reported beside it: compare runs through it, not wall alone.
+This machine's speed drifts by a fifth and more between runs (a shared 2-core VM). Each run is preceded by
+a fixed single-core workload whose time is reported beside it, but it does not track the suite closely
+(a 290 ms loop once came with a 129 s suite, a 164 ms one with 130 s): to compare two versions of the
+code, alternate their runs.
 """
 
 import argparse

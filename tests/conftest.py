@@ -60,8 +60,9 @@ def keep_worker_on_one_cpu(worker_id: str) -> None:
 
 
 def pytest_configure(config):
-    """One temporary folder per test run, shared by xdist's workers and deleted when the run ends: the
-    apps the tests synthesize take ~190 MB a run, which every run used to leave in /tmp."""
+    """Each xdist worker on its own CPU (above), and one temporary folder per test run, shared by the
+    workers and deleted when the run ends: the apps the tests synthesize take ~190 MB a run, which every
+    run used to leave in /tmp."""
     if hasattr(config, "workerinput"):  # an xdist worker: the controller's run id
         keep_worker_on_one_cpu(config.workerinput["workerid"])
         run = config.workerinput["testrunuid"]
