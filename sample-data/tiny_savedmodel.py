@@ -21,14 +21,21 @@ class TinyClassifier(tf.Module):
         self.kernel = tf.Variable(rng.normal(size=(3, 4)).astype(np.float32) * 4)
         self.bias = tf.Variable(rng.normal(size=(4,)).astype(np.float32))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])
     def classify(self, images):
         return {"logits": tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.kernel) + self.bias}
 
 
-if __name__ == "__main__":
+def write(target: Path, image_size: int | None = None) -> None:
+    """The classifier as a TF Hub archive holds it, its labels among the assets. Its signature takes
+    images of any size, or only ``image_size`` square ones (tests/jobs/test_hub_tensorflow.py)."""
     module = TinyClassifier()
-    tf.saved_model.save(module, str(TARGET), signatures={"serving_default": module.classify})
-    (TARGET / "assets").mkdir(exist_ok=True)
-    (TARGET / "assets" / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    images = tf.TensorSpec([None, image_size, image_size, 3], tf.float32, name="images")
+    serving = tf.function(module.classify, input_signature=[images])
+    tf.saved_model.save(module, str(target), signatures={"serving_default": serving})
+    (target / "assets").mkdir(exist_ok=True)
+    (target / "assets" / "labels.txt").write_text("\n".join(LABELS) + "\n")
+
+
+if __name__ == "__main__":
+    write(TARGET)
     print(f"wrote {TARGET}")

@@ -5,6 +5,7 @@ import importlib.util
 import io
 import json
 import tarfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.xdist_group("tensorflow")
 HANDLE = "https://www.kaggle.com/models/mlkit/tiny/TensorFlow2/classification/1"
 LABELS = ["red", "green", "blue", "gray"]
 IMAGE_SIZE = 8
+TINY_SAVEDMODEL = Path(__file__).resolve().parents[2] / "sample-data" / "tiny_savedmodel.py"
 
 
 @pytest.fixture(scope="module")
@@ -31,33 +33,15 @@ def tf():
     return tensorflow
 
 
-def tiny_classifier(tf):
-    """Mean colour, then a dense layer: logits for four classes, from fixed weights."""
-
-    class TinyClassifier(tf.Module):
-        def __init__(self):
-            super().__init__()
-            rng = np.random.default_rng(3)
-            self.kernel = tf.Variable(rng.normal(size=(3, 4)).astype(np.float32) * 4)
-            self.bias = tf.Variable(rng.normal(size=(4,)).astype(np.float32))
-
-        @tf.function(
-            input_signature=[tf.TensorSpec([None, IMAGE_SIZE, IMAGE_SIZE, 3], tf.float32, name="images")]
-        )
-        def classify(self, images):
-            return {"logits": tf.matmul(tf.reduce_mean(images, axis=[1, 2]), self.kernel) + self.bias}
-
-    return TinyClassifier()
-
-
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory, tf):
-    """A SavedModel as a TF Hub archive holds it, with a labels file among its assets."""
+def saved_model(tmp_path_factory):
+    """sample-data/tiny_savedmodel.py's classifier as a TF Hub archive holds it, its signature fixed at
+    IMAGE_SIZE square (sample-data/ is not a package: the script is loaded by path)."""
+    spec = importlib.util.spec_from_file_location("tiny_savedmodel", TINY_SAVEDMODEL)
+    sample = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sample)
     path = tmp_path_factory.mktemp("hub") / "tiny"
-    module = tiny_classifier(tf)
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.classify})
-    (path / "assets").mkdir(exist_ok=True)
-    (path / "assets" / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    sample.write(path, image_size=IMAGE_SIZE)
     return path
 
 
