@@ -25,12 +25,16 @@ IMAGE_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:Ba
 
 
 def sagemaker_key_grants(key: kms.IKey) -> iam.PolicyStatement:
-    """kms:CreateGrant and DescribeKey on ``key``, for grants SageMaker creates for its own resources.
+    """kms:CreateGrant on ``key``, for grants SageMaker creates for its own resources.
 
     SageMaker creates such a grant as the caller when it attaches an encrypted volume (a training
-    job's, an endpoint's), so the caller needs this; the condition keeps it to AWS resources."""
+    job's, an endpoint's), so the caller needs this; the condition keeps it to AWS resources.
+    No kms:DescribeKey: for a volume key SageMaker documents kms:CreateGrant alone (CreateTrainingJob,
+    CreateProcessingJob, CreateHyperParameterTuningJob, CreateAutoMLJob, in
+    https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html), and a DescribeKey request
+    never carries kms:GrantIsForAWSResource, so under this condition it was never allowed anyway."""
     return iam.PolicyStatement(
-        actions=["kms:CreateGrant", "kms:DescribeKey"],
+        actions=["kms:CreateGrant"],
         resources=[key.key_arn],
         conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
     )

@@ -39,7 +39,7 @@ PASS_ROLE = {
     "Resource": ROLE_ARN,
 }
 KEY_GRANT = {
-    "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+    "Action": "kms:CreateGrant",
     "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
     "Effect": "Allow",
     "Resource": KEY_ARN,
