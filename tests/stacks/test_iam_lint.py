@@ -1,6 +1,6 @@
 """Every identity policy the kit synthesizes, linted against AWS's IAM reference data (parliament 1.6.4).
 
-Linted: the inline and managed policies of every stack (tests/stacks/policy_rendering.py renders their
+Linted: the inline and managed policies of every stack (tests/stacks/template_rendering.py renders their
 tokens to realistic ARNs first) of the shipped configs, test_checks' configs, the 200-model catalogue and
 the delivery app (pipeline, OIDC and stage stacks), and the CloudFormation execution policies. Trust and
 resource policies are not identity policies and are not linted here.
@@ -35,8 +35,8 @@ from stacks import names
 from stacks.config import MlKitConfig, load_config, load_delivery
 from stacks.config.loader import CONFIG_DIR, DELIVERY_PATH
 from stacks.delivery.execution_policy import execution_policy
-from tests.stacks.policy_rendering import ACCOUNT, identity_policies
 from tests.stacks.synth import DeliverySynthesized, config_from, synthesize, synthesize_delivery
+from tests.stacks.template_rendering import ACCOUNT, identity_policies
 from tests.stacks.test_checks import CONFIGS as CHECKED_CONFIGS
 
 

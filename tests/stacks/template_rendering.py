@@ -1,9 +1,11 @@
-"""A stage's identity policies as plain JSON, every CloudFormation token rendered to a realistic value.
+"""Template values as CloudFormation resolves them: every token rendered to a realistic value.
 
-IAM linters match each resource ARN against the ARN formats of the resource types an action takes, so
-a token must become what CloudFormation would resolve it to: ``{"Fn::GetAtt": ["DataKey", "Arn"]}`` an
+IAM linters match each resource ARN against the ARN formats of the resource types an action takes, and
+Step Functions' parser reads a Task's Resource ARN field by field, so a token must become what
+CloudFormation would resolve it to: ``{"Fn::GetAtt": ["DataKey", "Arn"]}`` an
 ``arn:aws:kms:REGION:ACCOUNT:key/<uuid>``, a bucket's ``Ref`` a bucket name, a topic's ``Ref`` its ARN.
 
+    TemplateRenderer(templates, region="us-east-1", account=ACCOUNT, partition="aws").render(value, stack)
     identity_policies(templates, region="us-east-1", account=ACCOUNT)
     -> [RenderedPolicy(stack, logical_id, resource_type, name, document), ...]
 
@@ -12,7 +14,7 @@ and its stacks in the tooling account), so ``Fn::ImportValue`` resolves through 
 ``Outputs``. Names a template does not give are generated the way CloudFormation does
 (``<stack>-<logical id>-<suffix>``), deterministically. A token this module cannot render (a resource
 type or attribute not in ``RESOURCE_TYPES``, a parameter, an unknown export) raises RenderingError:
-a linter fed a guess would pass or fail for the wrong reason.
+a check fed a guess would pass or fail for the wrong reason.
 """
 
 import hashlib
@@ -79,6 +81,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     ),
     "AWS::CodePipeline::Pipeline": ResourceType("Name", 100, "{name}", {}),
     "AWS::Events::Rule": ResourceType("Name", 64, "{name}", {"Arn": _arn("events", "rule/{name}")}),
+    "AWS::Glue::Job": ResourceType("Name", 255, "{name}", {}),
     "AWS::IAM::ManagedPolicy": ResourceType(
         "ManagedPolicyName",
         128,
@@ -145,7 +148,7 @@ def _characters(seed: str, length: int, alphabet: str) -> str:
 class _Resource:
     """One resource of one stack, with the values its Ref and attributes resolve to."""
 
-    def __init__(self, stage: "_Stage", stack: str, logical_id: str) -> None:
+    def __init__(self, stage: "TemplateRenderer", stack: str, logical_id: str) -> None:
         self.stage, self.stack, self.logical_id = stage, stack, logical_id
         resource = stage.templates[stack]["Resources"][logical_id]
         self.resource_type, self.properties = resource["Type"], resource.get("Properties", {})
@@ -185,8 +188,9 @@ class _Resource:
         return self.spec.attributes[name].format(**self.fields())
 
 
-class _Stage:
-    """Renders template values of ``templates`` (one account and region)."""
+class TemplateRenderer:
+    """Renders template values of ``templates`` (one account and region): ``render`` any value,
+    ``text`` one that must become a string."""
 
     def __init__(self, templates: dict[str, dict], *, region: str, account: str, partition: str) -> None:
         self.templates, self.region, self.account, self.partition = templates, region, account, partition
@@ -290,7 +294,7 @@ def identity_policies(
     templates: dict[str, dict], *, region: str, account: str = ACCOUNT, partition: str = PARTITION
 ) -> list[RenderedPolicy]:
     """Every identity policy of ``templates`` (stack name → template of one account and region), rendered."""
-    stage = _Stage(templates, region=region, account=account, partition=partition)
+    stage = TemplateRenderer(templates, region=region, account=account, partition=partition)
     policies = []
     for stack, template in templates.items():
         for logical_id, resource in template.get("Resources", {}).items():

@@ -1,10 +1,10 @@
-"""policy_rendering: identity policies with every token at the value CloudFormation would give it."""
+"""template_rendering: template values and identity policies, each token at the value CloudFormation gives."""
 
 import re
 
 import pytest
 
-from tests.stacks.policy_rendering import ACCOUNT, RenderingError, identity_policies
+from tests.stacks.template_rendering import ACCOUNT, RenderingError, identity_policies
 
 REGION = "eu-west-1"
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
@@ -112,12 +112,12 @@ def test_identity_policies_render_every_token_realistically():
         (arn("Key", "KeyPolicy"), "no KeyPolicy for AWS::KMS::Key"),
         ({"Fn::ImportValue": "data:Missing"}, "imports data:Missing, which no stack here exports"),
         ({"Fn::If": ["C", "a", "b"]}, "no rendering for Fn::If"),
-        ({"Ref": "Queue"}, "no rendering for type AWS::Glue::Job"),
+        ({"Ref": "Queue"}, "no rendering for type AWS::Glue::Crawler"),
     ],
 )
 def test_a_token_with_no_realistic_value_raises(token, message):
     stacks = templates(token)
-    stacks["model"]["Resources"]["Queue"] = {"Type": "AWS::Glue::Job"}
+    stacks["model"]["Resources"]["Queue"] = {"Type": "AWS::Glue::Crawler"}
     stacks["model"]["Resources"]["Key"] = {"Type": "AWS::KMS::Key"}
     with pytest.raises(RenderingError, match=re.escape(message)):
         identity_policies(stacks, region=REGION)
