@@ -12,11 +12,14 @@ import aws_cdk as cdk
 from stacks.cdk_app import mlkit_app
 from stacks.config import ConfigError, load_config, load_delivery, select_config_path
 from stacks.nag import add_nag_checks
+from stacks.stack_limits import CDK_RESOURCE_LIMIT_CONTEXT, refusal
 
 
 def main(app: cdk.App) -> None:
     """Synthesize what ``app``'s context selects: the delivery app, or one environment's Stage."""
     emulated = app.node.try_get_context("emulated") == "true"
+    for key, value in CDK_RESOURCE_LIMIT_CONTEXT.items():  # refused below, with the other limits
+        app.node.set_context(key, value)
     try:
         if delivery_file := app.node.try_get_context("delivery"):
             from stacks.delivery.app import build_delivery  # CDK Pipelines is imported only when used
@@ -32,9 +35,11 @@ def main(app: cdk.App) -> None:
         sys.exit(f"mlkit: invalid config, nothing synthesized\n{error}")
     add_nag_checks(app)
     try:
-        app.synth()
+        assembly = app.synth()
     except RuntimeError as error:  # a cdk-nag finding: show the report, not a jsii traceback
         sys.exit(f"mlkit: {error}")
+    if problem := refusal(Path(assembly.directory)):  # CloudFormation would refuse it: nothing to deploy
+        sys.exit(f"mlkit: {problem}")
 
 
 if __name__ == "__main__":

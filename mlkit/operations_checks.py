@@ -25,28 +25,38 @@ BUDGET_NOT_EMULATED = (
 
 
 def check_monitoring(row, run) -> None:
-    """A dashboard row per model, the KMS-encrypted alerts topic, and both failure rules."""
+    """Every operations part deployed with its dashboard page, a dashboard row per model, the KMS-encrypted
+    alerts topic, and both failure rules."""
+    from stacks.stage import config_operations_parts  # the CDK app's own modules: imported when checked
+
     environment = run.environment
-    data_outputs = stack_outputs(run.clients("cloudformation"), names.data_stack_name(environment))
+    cloudformation = run.clients("cloudformation")
+    data_outputs = stack_outputs(cloudformation, names.data_stack_name(environment))
     topic = data_outputs["AlertsTopicArn"]
     attributes = run.clients("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
     if not attributes.get("KmsMasterKeyId"):
         raise StepFailed(f"{topic} is not KMS-encrypted")
+    parts = config_operations_parts(run.config)
+    for part in parts:  # raises naming a part that is missing or failed
+        stack_outputs(cloudformation, names.operations_part_stack_name(environment, part.number))
+    pages = [
+        names.dashboard_name(environment, part.number) for part in parts if part.number == 1 or part.page
+    ]
     cloudwatch = run.clients("cloudwatch")
     listed = cloudwatch.list_dashboards(DashboardNamePrefix=names.prefix(environment))["DashboardEntries"]
-    bodies = "".join(
-        cloudwatch.get_dashboard(DashboardName=d["DashboardName"])["DashboardBody"] for d in listed
-    )
+    found = [d["DashboardName"] for d in listed if d["DashboardName"] in pages]
+    bodies = "".join(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"] for name in found)
     missing = [label for label in run.config.models if f"## {label} (" not in bodies]
-    if not listed or missing:
-        raise StepFailed(f"dashboards {[d['DashboardName'] for d in listed]} have no row for {missing}")
+    if found != pages or missing:
+        raise StepFailed(f"dashboards {found} (expected {pages}) have no row for {missing}")
     rules = run.clients("events").list_rules(NamePrefix=names.operations_stack_name(environment))["Rules"]
     patterns = " ".join(rule.get("EventPattern", "") for rule in rules)
     if "aws.states" not in patterns or "aws.glue" not in patterns:
         raise StepFailed(f"{len(rules)} failure rules deployed; expected the pipeline and the Glue rule")
     row.detail = (
-        f"dashboard {listed[0]['DashboardName']}: a row for each of {len(run.config.models)} models; topic "
-        f"{topic.rsplit(':', 1)[1]} KMS-encrypted; failure rules for pipelines and Glue → the topic"
+        f"dashboard {', '.join(found)} in {len(parts)} operations stack(s): a row for each of "
+        f"{len(run.config.models)} models; topic {topic.rsplit(':', 1)[1]} KMS-encrypted; failure rules for "
+        "pipelines and Glue → the topic"
     )
 
 

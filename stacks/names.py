@@ -34,6 +34,16 @@ def operations_stack_name(environment: str) -> str:
     return stack_name(environment, "operations")
 
 
+def operations_part_stack_name(environment: str, part: int) -> str:
+    """Part 1 is the operations stack; part n (a dashboard page, alarms) is ``mlkit-<env>-operations-<n>``."""
+    return operations_stack_name(environment) + ("" if part == 1 else f"-{part}")
+
+
+def dashboard_name(environment: str, page: int) -> str:
+    """``mlkit-<env>`` for the first page, ``mlkit-<env>-<n>`` for page n."""
+    return prefix(environment) + ("" if page == 1 else f"-{page}")
+
+
 def alerts_topic_name(environment: str) -> str:
     return f"{prefix(environment)}-alerts"
 

@@ -1,8 +1,7 @@
-"""One environment's operations: its dashboard, failure notifications and budget."""
+"""One environment's operations, in one or more parts: dashboard pages, failure notifications, budget."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_budgets as budgets
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
@@ -11,12 +10,9 @@ from constructs import Construct
 from stacks import names
 from stacks.config import MlKitConfig
 from stacks.config.alerts import BudgetSettings
-from stacks.constructs.dashboard_body import DashboardBody
-from stacks.constructs.model_monitoring import api_graphs, failed_runs_graph, router_graph
-from stacks.sources import source_of
+from stacks.constructs.dashboard_page import dashboard_page, state_machine_arn
+from stacks.operations_parts import OperationsPart
 
-# A CloudWatch dashboard holds at most 500 widgets; a model's row has up to 7 (its title included).
-MODELS_PER_DASHBOARD = 60
 FAILED_EXECUTION = ["FAILED", "TIMED_OUT", "ABORTED"]
 FAILED_GLUE_RUN = ["FAILED", "TIMEOUT", "ERROR"]
 # The detail fields of each failure event a message names: what, which run, its status, why.
@@ -27,81 +23,51 @@ ENVIRONMENT_TAG = "environment"
 
 
 class OperationsStack(cdk.Stack):
-    """``mlkit-<env>-operations``: the dashboard ``mlkit-<env>`` (the API, the datasets' failed
-    preparations, then a row per model from its source's own metrics, the router's and its pipeline's;
-    past ``MODELS_PER_DASHBOARD`` models, further pages ``mlkit-<env>-2``, ...), EventBridge rules that
-    send every failed pipeline execution and Glue run of the environment to ``topic`` with its reason, and
-    the configured monthly budget, if any.
-    Exposes ``dashboards``.
+    """One part of the environment's operations (stacks/operations_parts.py): its dashboard page, if it has
+    one, and (added by the Stage) the alarms of its share of the models without a stack of their own.
+
+    Part 1, ``mlkit-<env>-operations``, always has the dashboard ``mlkit-<env>`` (the API, the datasets'
+    failed preparations, then a row per model from its source's own metrics, the router's and its
+    pipeline's; further pages ``mlkit-<env>-2``, ... in parts ``mlkit-<env>-operations-2``, ...), the
+    EventBridge rules that send every failed pipeline execution and Glue run of the environment to
+    ``topic`` with its reason, and the configured monthly budget, if any.
+    Exposes ``dashboards`` (none or one) and ``part``.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: MlKitConfig, topic: sns.ITopic, **kwargs
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: MlKitConfig,
+        topic: sns.ITopic,
+        part: OperationsPart,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.environment_name = environment = config.environment
-        self.topic = topic
-        labels = list(config.models)
-        pages = [
-            labels[start : start + MODELS_PER_DASHBOARD]
-            for start in range(0, len(labels), MODELS_PER_DASHBOARD)
-        ]
+        self.topic, self.part = topic, part
+        first = part.number == 1
         self.dashboards = []
-        for number, page in enumerate(pages or [[]], start=1):
-            body = DashboardBody(self.region)
-            body.text("## The invoke API")
-            body.graphs(api_graphs(names.rest_api_name(environment)), width=12)
-            if number == 1 and config.datasets:
-                self._dataset_row(body, list(config.datasets))
-            for label in page:
-                self._model_row(body, label, config.models[label])
-            name = names.prefix(environment) + ("" if number == 1 else f"-{number}")
-            self.dashboards.append(
-                cloudwatch.CfnDashboard(
-                    self, f"Dashboard{number}", dashboard_name=name, dashboard_body=body.render()
-                )
+        if first or part.page:
+            page = dashboard_page(
+                self,
+                environment_name=environment,
+                number=part.number,
+                labels=part.page,
+                models=config.models,
+                datasets=list(config.datasets) if first else [],
             )
-        self._failure_rules()
-        if config.budget:
-            self._budget(config.budget)
-
-    def _model_row(self, body: DashboardBody, label: str, model) -> None:
-        source = source_of(model)
-        graphs = [*source.dashboard_graphs(self.environment_name, label, model)]
-        graphs.append(router_graph(self.environment_name, label))
-        if source.has_pipeline:
-            machine = names.endpoint_name(self.environment_name, label)
-            graphs.append(
-                failed_runs_graph(f"{label}: failed pipeline runs", self._state_machine_arn(machine))
-            )
-        body.text(f"## {label} ({source.name})")
-        body.graphs(graphs)
-
-    def _dataset_row(self, body: DashboardBody, datasets: list[str]) -> None:
-        """Failed runs of each dataset's preparation (its Glue, Processing or Data Wrangler job inside)."""
-        body.text("## Datasets")
-        body.graphs(
-            [
-                failed_runs_graph(
-                    f"dataset {dataset}: failed preparations",
-                    self._state_machine_arn(names.dataset_state_machine_name(self.environment_name, dataset)),
-                )
-                for dataset in datasets
-            ]
-        )
-
-    def _state_machine_arn(self, name: str) -> str:
-        return self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=name,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+            self.dashboards.append(page)
+        if first:
+            self._failure_rules()
+            if config.budget:
+                self._budget(config.budget)
 
     def _failure_rules(self) -> None:
         """Failed pipeline executions and Glue runs of this environment, with the reason, to the topic."""
         prefix = f"{names.prefix(self.environment_name)}-"
-        machines = self._state_machine_arn(prefix)  # a prefix of every one of the environment's
+        machines = state_machine_arn(self, prefix)  # a prefix of every one of the environment's
         events.Rule(
             self,
             "PipelineFailed",

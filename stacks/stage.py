@@ -12,6 +12,7 @@ from stacks.constructs.model_alarms import ModelAlarms
 from stacks.constructs.smoke_test_role import SmokeTestRole
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
+from stacks.operations_parts import OperationsPart, operations_parts
 from stacks.operations_stack import ENVIRONMENT_TAG, OperationsStack
 from stacks.registry import registry_document
 from stacks.router_access import (
@@ -33,6 +34,8 @@ class MlKitStage(cdk.Stage):
     that need a Lambda runtime, and the emulator's account whatever the config's ``account``.
     ``smoke_test_caller`` (default None: no such role) is the ARN of a delivery pipeline's smoke-test
     role in another account, which may then assume ``mlkit-<env>-smoke-test`` to call ``GET /models``.
+    Exposes ``operations_stacks`` (the operations parts, stacks/operations_parts.py) and ``operations``
+    (part 1).
     """
 
     def __init__(
@@ -65,15 +68,8 @@ class MlKitStage(cdk.Stage):
             **stack_settings,
         )
 
-        self.operations = OperationsStack(
-            self,
-            "Operations",
-            stack_name=names.operations_stack_name(environment),
-            description=f"mlkit {environment}: dashboard, failure notifications, budget",
-            config=config,
-            topic=self.data.alerts_topic,
-            **stack_settings,
-        )
+        self.operations_stacks = self._operations_stacks(stack_settings)
+        self.operations = self.operations_stacks[0]
 
         # One dataset stack per dataset: its Glue job runs once per upload, whatever the models sharing it.
         self.dataset_stacks = {
@@ -108,6 +104,30 @@ class MlKitStage(cdk.Stage):
             EncryptedLogGroups(key_arn=self.data.key.key_arn, retention_days=config.logs.retention_days)
         )
 
+    def _operations_stacks(self, stack_settings: dict) -> list[OperationsStack]:
+        """The operations parts, each deployed after the one before: alarms move only into a later part."""
+        config, environment = self.config, self.config.environment
+        stacks: list[OperationsStack] = []
+        for part in config_operations_parts(config):
+            first = part.number == 1
+            held = [f"dashboard page {part.number}"] if part.page and not first else []
+            held += [f"alarms of {len(part.alarms)} models without a stack"] if part.alarms else []
+            what = "dashboard, failure notifications, budget" if first else " and ".join(held)
+            stack = OperationsStack(
+                self,
+                "Operations" if first else f"Operations{part.number}",
+                stack_name=names.operations_part_stack_name(environment, part.number),
+                description=f"mlkit {environment}: {what}",
+                config=config,
+                topic=self.data.alerts_topic,
+                part=part,
+                **stack_settings,
+            )
+            if stacks:
+                stack.add_dependency(stacks[-1], "stackless models' alarms move only into a later part")
+            stacks.append(stack)
+        return stacks
+
     def _model_stacks(self, emulated: bool, stack_settings: dict) -> dict[str, cdk.Stack]:
         """One stack per model, named ``mlkit-<env>-<model>``, from its source; some need none."""
         resources = StageResources(
@@ -118,6 +138,7 @@ class MlKitStage(cdk.Stage):
             stack_settings=stack_settings,
         )
         stacks, captures = {}, self.config.captures
+        alarms_part = {label: part for part in self.operations_stacks for label in part.part.alarms}
         for label, model in self.config.models.items():
             source = source_of(model)
             stack = source.build_stack(self, label, model, resources)
@@ -131,9 +152,9 @@ class MlKitStage(cdk.Stage):
                     bucket_name=self.data.bucket_names["artifacts"],
                     database_name=self.data.database_name,
                 )
-            # In the model's stack; a model without one (a Bedrock model) in the operations stack.
+            # In the model's stack; a model without one (a plain Bedrock model) in its operations part.
             ModelAlarms(
-                stack or self.operations,
+                stack or alarms_part[label],
                 f"Alarms-{label}",
                 alarm_prefix=names.endpoint_name(self.config.environment, label),
                 label=label,
@@ -176,3 +197,11 @@ class MlKitStage(cdk.Stage):
             content_types=[t for m in config.models.values() for t in source_of(m).content_types(m)],
             **stack_settings,
         )
+
+
+def config_operations_parts(config: MlKitConfig) -> list[OperationsPart]:
+    """The operations parts of ``config``: its models' pages, and the alarms of those without a stack."""
+    stackless = [
+        label for label, model in config.models.items() if source_of(model).stack_class(model) is None
+    ]
+    return operations_parts(list(config.models), stackless)

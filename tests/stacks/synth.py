@@ -18,6 +18,7 @@ from stacks import names
 from stacks.cdk_app import mlkit_app
 from stacks.config import MlKitConfig
 from stacks.nag import add_nag_checks
+from stacks.stack_limits import CDK_RESOURCE_LIMIT_CONTEXT, refusal
 from stacks.stage import MlKitStage
 
 
@@ -124,10 +125,12 @@ def _synthesize(config_json: str, emulated: bool) -> Synthesized:
 
 def _synth_app(config_json: str, emulated: bool, outdir: Path) -> Path:
     config = MlKitConfig.model_validate_json(config_json)
-    app = mlkit_app(outdir=str(outdir), context=CDK_CONTEXT)
+    app = mlkit_app(outdir=str(outdir), context={**CDK_CONTEXT, **CDK_RESOURCE_LIMIT_CONTEXT})
     MlKitStage(app, config.environment, config=config, emulated=emulated)
     add_nag_checks(app)  # a finding raises here, failing every test that synthesizes
     app.synth()
+    if problem := refusal(outdir):  # as app.py refuses it: CloudFormation would
+        raise RuntimeError(f"mlkit: {problem}")
     return outdir
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import app as app_module
+from stacks import stack_limits
 from stacks.cdk_app import mlkit_app
 from stacks.config import load_config
 from stacks.config.loader import CONFIG_DIR
@@ -103,3 +104,18 @@ def test_mlkit_env_selects_the_file_when_no_context_does(tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("MLKIT_ENV", "qa")
     assert "config/qa.yaml: no such config file" in synth_in_process(tmp_path, {})
+
+
+def test_a_config_cloudformation_would_refuse_exits_with_one_line_and_leaves_nothing_to_deploy(
+    tmp_path, monkeypatch
+):
+    # The limit is injected: a real breach needs hundreds of models (benchmarks/stack_limits.py).
+    monkeypatch.setattr(stack_limits, "CLOUDFORMATION", stack_limits.StackLimits(template_bytes=15_000))
+    chat = "{source: bedrock, model_id: amazon.nova-lite-v1:0}"
+    (tmp_path / "small.yaml").write_text(f"environment: lim\nregion: us-east-1\nmodels:\n  chat: {chat}\n")
+    message = synth_in_process(tmp_path, {"config": str(tmp_path / "small.yaml")})
+    assert "\n" not in message
+    assert message.startswith("mlkit: mlkit-lim-")
+    assert "KB, CloudFormation's limit is 15 KB: move some models to another environment's config" in message
+    out = tmp_path / "out"
+    assert not (out / "manifest.json").exists() and not list(out.glob("assembly-*")), list(out.iterdir())

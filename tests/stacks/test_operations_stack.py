@@ -8,7 +8,7 @@ from stacks import names
 from stacks.config import load_config
 from stacks.config.alerts import LogSettings
 from stacks.config.loader import CONFIG_DIR
-from stacks.operations_stack import MODELS_PER_DASHBOARD
+from stacks.operations_parts import MODELS_PER_DASHBOARD, alarm_shares
 from tests.config.test_config import model, problems
 from tests.stacks.synth import config_from, render_tokens, synthesize
 
@@ -29,7 +29,13 @@ def stack(app, environment: str, part: str) -> dict:
 
 
 def dashboards(app, environment: str) -> dict[str, str]:
-    found = of_type(stack(app, environment, "operations"), "AWS::CloudWatch::Dashboard").values()
+    """Every dashboard of every operations part, by name, each body as text."""
+    found = [
+        dashboard
+        for name, template in app.raw.items()
+        if name.startswith(names.operations_stack_name(environment))
+        for dashboard in of_type(template["Resources"], "AWS::CloudWatch::Dashboard").values()
+    ]
     return {d["Properties"]["DashboardName"]: json.dumps(d["Properties"]["DashboardBody"]) for d in found}
 
 
@@ -77,13 +83,33 @@ def test_one_dashboard_with_a_row_per_model_from_its_source(showcase):
     assert "stateMachine:mlkit-showcase-dataset-churn" in body
 
 
-def test_a_catalogue_past_one_dashboard_gets_pages():
+def test_a_catalogue_past_one_dashboard_gets_pages_and_shares_its_alarms_out_in_parts():
     models = {f"m{n}": BEDROCK_ONLY["chat"] for n in range(MODELS_PER_DASHBOARD + 1)}
     app = synthesize(config_from({"environment": "pages", "region": "eu-west-1", "models": models}))
     pages = dashboards(app, "pages")
     assert list(pages) == ["mlkit-pages", "mlkit-pages-2"]
     assert "## m0 (bedrock)" in pages["mlkit-pages"] and "## m0 (bedrock)" not in pages["mlkit-pages-2"]
     assert f"## m{MODELS_PER_DASHBOARD} (bedrock)" in pages["mlkit-pages-2"]
+    second = names.operations_part_stack_name("pages", 2)
+    assert of_type(app.raw[second]["Resources"], "AWS::CloudWatch::Dashboard")  # page 2 in part 2
+    # No stack of their own: each model's three alarms in the part its share names, none twice.
+    found = alarms(app)
+    assert len(found) == 3 * len(models)
+    for part, share in enumerate(alarm_shares(list(models)), start=1):
+        assert share
+        for label in share:
+            holders = {a["stack"] for name, a in found.items() if name.startswith(f"mlkit-pages-{label}-")}
+            assert holders == {names.operations_part_stack_name("pages", part)}, label
+    # Part 2 deploys after part 1: alarms move only into a later part.
+    manifest = json.loads((app.directory / "manifest.json").read_text())["artifacts"]
+    stacks = {
+        a["properties"]["stackName"]: (i, a)
+        for i, a in manifest.items()
+        if "stackName" in a.get("properties", {})
+    }
+    assert stacks[names.operations_stack_name("pages")][0] in stacks[second][1]["dependencies"]
+    # Only part 1 has the failure rules and the budget.
+    assert not of_type(app.raw[second]["Resources"], "AWS::Events::Rule")
 
 
 def test_every_alarm_notifies_the_alerts_topic(showcase):
