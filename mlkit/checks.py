@@ -4,13 +4,15 @@ moto's CloudFormation applies only part of a bucket's properties; what it drops 
 "not emulated" (the template tests assert those), never as passed.
 """
 
+import json
+
 from mlkit.report import NotEmulated, StepFailed
 from stacks import names
 
 NOT_APPLIED_BY_MOTO = (
-    "moto's CloudFormation drops bucket versioning, public access block, lifecycle, access logging, "
-    "EventBridge notifications and bucket policies, and skips AWS::Glue::Database: "
-    "tests/stacks/test_data_stack.py asserts them in the template"
+    "moto's CloudFormation drops bucket versioning, public access block, lifecycle, access logging and "
+    "EventBridge notifications, and skips AWS::Glue::Database: tests/stacks/test_data_stack.py asserts "
+    "them in the template"
 )
 
 
@@ -37,6 +39,15 @@ def check_bucket(s3, name: str, *, key_arn: str | None, environment: str) -> Non
     tags = {tag["Key"]: tag["Value"] for tag in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
     if (tags.get("project"), tags.get("environment")) != (names.PROJECT, environment):
         raise StepFailed(f"bucket {name} lacks the project/environment tags: {tags}")
+    check_tls_only(s3, name)
+
+
+def check_tls_only(s3, name: str) -> None:
+    """The bucket's policy (applied by mlkit/emulator_server.py) denies every request without TLS."""
+    statements = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])["Statement"]
+    tls_only = {"Bool": {"aws:SecureTransport": "false"}}
+    if not any(s["Effect"] == "Deny" and s.get("Condition") == tls_only for s in statements):
+        raise StepFailed(f"bucket {name}'s policy does not deny requests without TLS: {statements}")
 
 
 def check_data_stack(clients, stack_name: str, environment: str) -> str:
@@ -54,7 +65,7 @@ def check_data_stack(clients, stack_name: str, environment: str) -> str:
     alias = names.data_key_alias(environment)
     if aliases.get(alias) != key_id:
         raise StepFailed(f"{alias} does not point at the data key")
-    return "4 buckets encrypted (3 with the data key) and tagged; key rotates; alias set"
+    return "4 buckets encrypted (3 with the data key), tagged and TLS-only by policy; key rotates; alias set"
 
 
 def not_emulated_data_parts() -> NotEmulated:

@@ -17,7 +17,7 @@ import uuid
 
 import numpy as np
 
-from mlkit import local_endpoint, local_training
+from mlkit import deployed_roles, local_endpoint, local_training
 from mlkit.emulator import ROOT
 from mlkit.hosting_checks import check_endpoint_config
 from mlkit.local_context import Run
@@ -88,9 +88,9 @@ def transform(row, run: Run, dataset: str) -> dict:
     workdir = run.workdir / "glue" / dataset
     buckets = {kind: run.bucket(kind) for kind in ("raw", "curated")}
     definition = run.config.datasets[dataset]  # what every model on the dataset agrees it is
-    metadata = local_training.run_glue_transform(
-        run.session(), run.s3(), buckets, dataset, definition, workdir
-    )
+    # The job's S3 calls are signed as the role the dataset's preparation job runs as.
+    s3 = run.clients_as(lambda: deployed_roles.dataset_job_role(run, dataset), f"dataset {dataset} job")("s3")
+    metadata = local_training.run_glue_transform(run.session(), s3, buckets, dataset, definition, workdir)
     counts = metadata["row_counts"]
     row.detail = (
         f"jobs/glue/glue_job.run: {counts['read']} rows read, {counts['with_target']} with a target, "
@@ -129,13 +129,23 @@ def run_training_model(report: Report, run: Run, label: str, model, blocked: str
     return outcome
 
 
+def training_s3(run: Run, label: str):
+    """S3 as the training job's role: SageMaker reads the channels and writes model.tar.gz as it."""
+
+    def role() -> str:
+        return deployed_roles.job_role(json.loads(deployed_roles.model_pipeline(run, label)["definition"]))
+
+    return run.clients_as(role, f"{label} training job")("s3")
+
+
 def train(row, run: Run, label: str, model, outcome: dict) -> local_training.TrainedModel:
+    s3 = training_s3(run, label)
     channels = local_training.download_channels(
-        run.s3(), run.bucket("curated"), model.dataset, run.workdir / "channels" / label
+        s3, run.bucket("curated"), model.dataset, run.workdir / "channels" / label
     )
     trained = local_training.train_model(model, channels)
     key = local_training.archive_key(label, trained.archive)
-    run.s3().put_object(Bucket=run.bucket("artifacts"), Key=key, Body=trained.archive)
+    s3.put_object(Bucket=run.bucket("artifacts"), Key=key, Body=trained.archive)
     outcome.update(
         trained=trained,
         model_data_url=f"s3://{run.bucket('artifacts')}/{key}",
@@ -178,7 +188,11 @@ def deploy(row, run: Run, label: str, outcome: dict) -> dict:
         run.clients, names.model_stack_name(run.environment, label)
     )
     event = local_endpoint.deploy_event(definition, outcome["model_data_url"])
-    module = local_endpoint.lambda_module("deploy", run.emulator.environment())
+    function = definition["States"][local_endpoint.state_names()[1]].get("Resource", "")
+    role = run.role_environment(
+        lambda: deployed_roles.function_role(run.clients, function), f"{label} deploy Lambda"
+    )
+    module = local_endpoint.lambda_module("deploy", {**run.emulator.environment(), **role})
     answer, status = local_endpoint.run_deploy(module, event)
     outcome.update(deploy_event=event, deploy=answer, endpoint_status=status)
     if status != "InService":

@@ -16,7 +16,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where `make local-up` notes the emulator it leaves running; MLKIT_EMULATOR_STATE moves it (the tests
+# keep their own, so a developer's kept emulator is never theirs).
 STATE_FILE = ROOT / ".cache" / "emulator.json"
+
+
+def state_file() -> Path:
+    return Path(os.environ.get("MLKIT_EMULATOR_STATE") or STATE_FILE)
 PREFERRED_PORT = 4599
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -84,7 +90,7 @@ class Emulator:
         )
         self._wait_until_ready()
         if self.keep:
-            STATE_FILE.write_text(json.dumps({"endpoint": self.endpoint, "pid": self.process.pid}))
+            state_file().write_text(json.dumps({"endpoint": self.endpoint, "pid": self.process.pid}))
         return self
 
     def stop(self) -> None:
@@ -130,7 +136,7 @@ def _raise_keyboard_interrupt(signum, frame):
 
 def read_state() -> dict | None:
     try:
-        return json.loads(STATE_FILE.read_text())
+        return json.loads(state_file().read_text())
     except (OSError, ValueError):
         return None
 
@@ -144,7 +150,7 @@ def stop_process(pid: int) -> None:
 def stop_kept_emulator() -> str:
     """`make local-down`: stop the emulator `make local-up` left running."""
     state = read_state()
-    STATE_FILE.unlink(missing_ok=True)
+    state_file().unlink(missing_ok=True)
     if not state:
         return "no emulator was left running"
     stop_process(state["pid"])

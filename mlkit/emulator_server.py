@@ -1,4 +1,4 @@
-"""moto's server for `make local`, with five of its gaps closed.
+"""moto's server for `make local`, with six of its gaps closed.
 
 - moto checks endpoint configs against a fixed list of instance types from about 2020 (no ml.g5,
   ml.m6i, ml.c7i, ...), so a valid config naming one fails `cdk deploy` in the emulator. Emulated
@@ -11,16 +11,25 @@
   such as an image; a binary body is base64-encoded there first. The recorder keeps the raw bytes.
 - moto's CloudFormation drops a log group's KmsKeyId (its model reads the API's ``kmsKeyId``); it is
   kept, so the log groups' encryption can be read back.
+- moto's CloudFormation skips AWS::S3::BucketPolicy, so IAM's decisions (mlkit/access) could not
+  consult a bucket's policy; it is applied. moto's own reading of a bucket policy takes every Deny's
+  condition as met (a TLS-only deny refuses every request), so moto's check is left to mlkit/access,
+  which evaluates the conditions.
 
 Usage: python -m mlkit.emulator_server [moto_server's arguments]
 """
 
 import base64
+import json
 import re
 import sys
 
 from moto.awslambda import models as awslambda
+from moto.cloudformation import parsing as cloudformation
+from moto.core.common_models import CloudFormationModel
+from moto.iam.access_control import PermissionResult
 from moto.logs import models as logs
+from moto.s3 import models as s3
 from moto.sagemaker import models as sagemaker
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.responses import SageMakerResponse
@@ -75,6 +84,61 @@ def create_log_group_keeping_key(cls, resource_name, cloudformation_json, accoun
     return MOTO_CREATE_LOG_GROUP(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
 
+class BucketPolicy(CloudFormationModel):
+    """AWS::S3::BucketPolicy: the bucket's policy, put through moto's S3 backend."""
+
+    # moto files every model under its module's package, which `python -m` names __main__.
+    __module__ = "mlkit.emulator_server"
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.bucket
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json["Properties"]
+        backend = s3.s3_backends[account_id][s3.get_partition(region_name)]
+        backend.put_bucket_policy(properties["Bucket"], json.dumps(properties["PolicyDocument"]).encode())
+        return cls(properties["Bucket"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        backend = s3.s3_backends[account_id][s3.get_partition(region_name)]
+        backend.delete_bucket_policy(cloudformation_json["Properties"]["Bucket"])
+
+    def is_created(self) -> bool:
+        return True
+
+
+def bucket_policy_left_to_mlkit(self, action: str, resource: str):
+    return PermissionResult.NEUTRAL
+
+
 def invoke_endpoint_with_binary_body(self):
     if isinstance(self.body, bytes):
         self.body = base64.b64encode(self.body).decode("ascii")
@@ -90,12 +154,17 @@ PATCHES = (
     (logs.LogGroup, "create_from_cloudformation_json", classmethod(create_log_group_keeping_key)),
     (SageMakerRuntimeResponse, "use_raw_body", True),  # else moto decodes every body as UTF-8
     (SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_with_binary_body),
+    (s3.FakeBucket, "get_permission", bucket_policy_left_to_mlkit),
 )
 
 
 def patch_moto() -> None:
     for owner, attribute, replacement in PATCHES:
         setattr(owner, attribute, replacement)
+    # moto lists its CloudFormation models once; BucketPolicy (defined above) joins them.
+    cloudformation.get_model_list.cache_clear()
+    cloudformation.get_model_map.cache_clear()
+    cloudformation.get_name_type_map.cache_clear()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from mlkit import deployed_roles
 from mlkit.checks import stack_outputs
 from mlkit.custom_model_run import deploy, hosting
 from mlkit.emulator import ROOT
@@ -97,7 +98,15 @@ def package(row, run: Run, label: str, model, source, outcome: dict) -> None:
     if served != model_data_url:
         raise StepFailed(f"the stack serves {served}; the config's spec hashes to {model_data_url}")
     archive = (output / "model.tar.gz").read_bytes()
-    run.s3().put_object(Bucket=run.bucket("artifacts"), Key=key, Body=archive)
+
+    # Written as the packaging job's role, as the Processing job on AWS writes it.
+    def role() -> str:
+        definition = json.loads(deployed_roles.model_pipeline(run, label)["definition"])
+        return deployed_roles.job_role(definition, "ProcessingJob")
+
+    run.clients_as(role, f"{label} packaging job")("s3").put_object(
+        Bucket=run.bucket("artifacts"), Key=key, Body=archive
+    )
     outcome.update(model_data_url=model_data_url, archive=archive, manifest=manifest)
     row.detail = f"jobs/packaging on {what} ({len(archive) // 1024} KiB) → {model_data_url}"
 

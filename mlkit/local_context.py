@@ -5,7 +5,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
+
 from mlkit import local_training
+from mlkit.access.enforcer import AccessEmulation
 from mlkit.checks import stack_outputs
 from mlkit.hosting_checks import template_endpoint
 from stacks import names
@@ -33,6 +36,9 @@ class Run:
     # Each dataset is uploaded and transformed once, whatever the models sharing it: why its later
     # steps cannot run, or None.
     prepared_datasets: dict[str, str | None] = field(default_factory=dict)
+    # IAM enforced on the components' calls (mlkit/access); None: every call is the operator's.
+    access: AccessEmulation | None = None
+    _role_clients: dict[str, Callable] = field(default_factory=dict)  # by label
 
     @property
     def environment(self) -> str:
@@ -40,6 +46,35 @@ class Run:
 
     def s3(self):
         return self.clients("s3")
+
+    def role_environment(self, role: Callable[[], str], label: str) -> dict[str, str]:
+        """Credentials of the role ``role()`` names (its calls then enforced and counted under ``label``),
+        or none when this run does not enforce IAM (``role`` is then never asked)."""
+        return self.access.assume(role(), label) if self.access else {}
+
+    def clients_as(self, role: Callable[[], str], label: str) -> Callable:
+        """``clients`` signed as the role ``role()`` names: what a job running as it calls AWS with
+        (the run's own clients when it does not enforce IAM)."""
+        if self.access is None:
+            return self.clients
+        if label in self._role_clients:
+            return self._role_clients[label]
+        credentials = self.role_environment(role, label)
+        session = boto3.Session(
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            region_name=self.config.region,
+        )
+        made: dict[str, object] = {}
+
+        def clients(service: str):
+            if service not in made:
+                made[service] = session.client(service, endpoint_url=self.emulator.endpoint)
+            return made[service]
+
+        self._role_clients[label] = clients
+        return clients
 
     def session(self):
         if self.spark is None:

@@ -90,22 +90,53 @@ def deploy_event(definition: dict, model_data_url: str) -> dict:
     return resolve(states[deploy_state]["Parameters"], state)
 
 
-def lambda_module(name: str, environment: dict[str, str]):
+class LambdaHandler:
+    """A handler module of lambdas/ as one function runs it: its own environment (its role's
+    credentials among them), which ``activate`` restores whenever another function ran in between.
+
+    Lambda runs each function in a process of its own; the local run runs them all in this one, so
+    the shared clients are made again when the process switches function. Attributes are the module's.
+    """
+
+    def __init__(self, name: str, environment: dict[str, str]) -> None:
+        self.name, self.environment = name, dict(environment)
+        self.module = self._import()
+
+    def __getattr__(self, attribute: str):
+        return getattr(self.module, attribute)
+
+    def activate(self) -> None:
+        """Make this function's environment and credentials the process's (a no-op if they are)."""
+        if any(os.environ.get(key) != value for key, value in self.environment.items()):
+            os.environ.update(self.environment)
+            from shared.aws import reset_clients
+
+            reset_clients()
+
+    def handler(self, event, context):
+        self.activate()
+        return self.module.handler(event, context)
+
+    def _import(self):
+        self.activate()
+        from shared.aws import reset_clients
+
+        reset_clients()  # a cold start: no client of an earlier import or emulator survives
+        # The handlers' own logs and metrics would interleave with the report: keep warnings only.
+        os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
+        if self.name in sys.modules:
+            return importlib.reload(sys.modules[self.name])
+        return importlib.import_module(self.name)
+
+
+def lambda_module(name: str, environment: dict[str, str]) -> LambdaHandler:
     """A handler module of lambdas/ (``router``, ``deploy``), imported afresh under ``environment``.
 
     Re-imported on every call, as a cold start would: the router reads its registry at import.
     """
-    os.environ.update(environment)
-    # The handlers' own logs and metrics would interleave with the report: keep warnings only.
-    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
     if str(ROOT / "lambdas") not in sys.path:
         sys.path.insert(0, str(ROOT / "lambdas"))
-    from shared.aws import reset_clients
-
-    reset_clients()
-    if name in sys.modules:
-        return importlib.reload(sys.modules[name])
-    return importlib.import_module(name)
+    return LambdaHandler(name, environment)
 
 
 def run_deploy(deploy, event: dict, polls: int = 20, interval: float = 0.5) -> tuple[dict, str]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import boto3
 
+from mlkit.access.enforcer import AccessEmulation, enforcing
+from mlkit.access_checks import replay_pipelines, report_access
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
 from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
@@ -92,14 +94,20 @@ def verify(report: Report, emulator: Emulator, config) -> None:
 
     with ExitStack() as exits:
         workdir = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="mlkit-local-")))
-        run = Run(config=config, clients=clients, emulator=emulator, workdir=workdir, exits=exits)
+        # IAM decided on every call a component makes with its deployed role (mlkit/access).
+        access = exits.enter_context(enforcing(AccessEmulation(clients, region=config.region)))
+        run = Run(
+            config=config, clients=clients, emulator=emulator, workdir=workdir, exits=exits, access=access
+        )
         report.attempt("data", "resources exist", None, lambda row: data_resources(row, run))
-        with report.step("data", "versioning, policies, logging, Glue"):
+        with report.step("data", "versioning, access block, logging, Glue"):
             raise not_emulated_data_parts()
         load_router_step(report, run)
         for label, model in config.models.items():
             source_of(model).run_locally(report, run, label, model)
         report_operations(report, run)
+        replay_pipelines(report, run)
+        report_access(report, access)
 
 
 def delivery(report: Report, emulator: Emulator, config) -> None:

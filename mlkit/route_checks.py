@@ -25,8 +25,11 @@ RECORDED = "the emulator recorded one"
 GUARDRAIL_NOT_EMULATED = "not-emulated"
 
 
-def load_router(clients, api_stack: str, emulator_environment: dict[str, str]):
-    """lambdas/router.py with the deployed function's environment, pointed at the emulator."""
+def load_router(clients, api_stack: str, emulator_environment: dict[str, str], credentials=None):
+    """lambdas/router.py with the deployed function's environment, pointed at the emulator.
+
+    ``credentials(role_arn)`` (default: none) gives the environment variables of the function's role,
+    which then sign the router's calls, as the Lambda runtime's do."""
     resources = clients("cloudformation").describe_stack_resources(StackName=api_stack)["StackResources"]
     function = next(r for r in resources if r.get("ResourceType") == "AWS::Lambda::Function")
     deployed = clients("lambda").get_function_configuration(FunctionName=function["PhysicalResourceId"])
@@ -34,8 +37,10 @@ def load_router(clients, api_stack: str, emulator_environment: dict[str, str]):
     # The registry file the attached layer holds, at the path the Lambda runtime would give it.
     account = deployed["FunctionArn"].split(":")[4]
     registry = {FILE_VARIABLE: registry_file(clients, api_stack, deployed, account, region)}
-    # The emulator's endpoint, region and fake credentials win over the deployed values.
-    variables = {**deployed["Environment"]["Variables"], **registry, **emulator_environment}
+    # The emulator's endpoint, region and fake credentials win over the deployed values; the role's
+    # credentials over the fake ones.
+    role = credentials(deployed["Role"]) if credentials else {}
+    variables = {**deployed["Environment"]["Variables"], **registry, **emulator_environment, **role}
     return lambda_module("router", variables)
 
 
@@ -44,7 +49,9 @@ def load_router_step(report: Report, run) -> None:
 
     def load(row):
         emulator_environment = run.emulator.environment()
-        run.router = load_router(run.clients, names.api_stack_name(run.environment), emulator_environment)
+        api_stack = names.api_stack_name(run.environment)
+        credentials = lambda role: run.role_environment(lambda: role, "router")  # noqa: E731
+        run.router = load_router(run.clients, api_stack, emulator_environment, credentials)
         answer = call(run.router, "GET", "/models")
         listed = sorted(model["name"] for model in json.loads(answer.body).get("models", []))
         if answer.status != 200 or listed != sorted(run.config.models):
@@ -127,7 +134,7 @@ def check_bedrock(report: Report, run, label: str, model) -> None:
 
 
 def converse_route(row, run, label: str, model) -> None:
-    with converse_stub(CONVERSE_TEXT) as calls:
+    with converse_stub(run.router, CONVERSE_TEXT) as calls:
         answer = call(
             run.router,
             "POST",

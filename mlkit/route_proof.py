@@ -108,7 +108,7 @@ class Answer(NamedTuple):
     content_type: str
     body: bytes
 
-    def text(self, limit: int = 200) -> str:
+    def text(self, limit: int = 1000) -> str:
         return self.body[:limit].decode("utf-8", "replace")
 
 
@@ -219,30 +219,46 @@ def stored_request(
     return f"s3://{bucket}/{new[0]}"
 
 
-CONVERSE_EVENTS = ("before-parameter-build.bedrock-runtime.Converse", "before-call.bedrock-runtime.Converse")
+# Parameters are recorded as the router built them; the answer comes in place of the HTTP exchange
+# (before-send), so every check botocore makes before sending (IAM's, mlkit/access) still runs.
+CONVERSE_EVENTS = ("before-parameter-build.bedrock-runtime.Converse", "before-send.bedrock-runtime.Converse")
+
+
+class _Payload:
+    """The raw body botocore reads an HTTP answer from."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    def stream(self, **_):
+        yield self.content
 
 
 @contextmanager
-def converse_stub(text: str):
+def converse_stub(router, text: str):
     """The router's own bedrock-runtime client answers Converse in-process (moto has no Bedrock runtime).
 
+    The stub answers after IAM's decision on the call (mlkit/access), as Bedrock would.
     Yields the list of parameters each Converse call was made with, as the router built them.
     """
     from shared import aws  # the router's package: lambdas/ is on sys.path once the router is loaded
 
+    router.activate()  # the router's own credentials and clients, which the call then uses
     client = aws.client("bedrock-runtime")
     calls: list[dict] = []
 
     def record(params, **_):
         calls.append(dict(params))
 
-    def answer(**_):
-        return AWSResponse(None, 200, {}, None), {
+    def answer(request, **_):
+        body = {
             "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
             "stopReason": "end_turn",
             "usage": {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5},
             "metrics": {"latencyMs": 1},
         }
+        headers = {"Content-Type": "application/json"}
+        return AWSResponse(request.url, 200, headers, _Payload(json.dumps(body).encode()))
 
     handlers = dict(zip(CONVERSE_EVENTS, (record, answer), strict=True))
     for event, handler in handlers.items():

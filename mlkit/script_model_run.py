@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from mlkit import local_training
-from mlkit.custom_model_run import CSV, REQUEST_ROWS, deploy, gate_verdict, hosting
+from mlkit.custom_model_run import CSV, REQUEST_ROWS, deploy, gate_verdict, hosting, training_s3
 from mlkit.local_context import Run
 from mlkit.report import NotEmulated, Report
 from mlkit.route_checks import RECORDED
@@ -94,8 +94,9 @@ def sample(draw: random.Random, tuning_range) -> object:
 def search(row, run: Run, label: str, model, outcome: dict) -> dict:
     from jobs.training import churn_data, sklearn_train
 
+    s3 = training_s3(run, label)
     channels = local_training.download_channels(
-        run.s3(), run.bucket("curated"), model.dataset, run.workdir / "channels" / label
+        s3, run.bucket("curated"), model.dataset, run.workdir / "channels" / label
     )
     lower = model.gate_lower_is_better
     tried = []
@@ -108,7 +109,7 @@ def search(row, run: Run, label: str, model, outcome: dict) -> dict:
     )
     archive = package(model_dir)
     key = local_training.archive_key(label, archive)
-    run.s3().put_object(Bucket=run.bucket("artifacts"), Key=key, Body=archive)
+    s3.put_object(Bucket=run.bucket("artifacts"), Key=key, Body=archive)
     train_labels, _ = churn_data.read_channel(channels["train"])
     validation_labels, _ = churn_data.read_channel(channels["validation"])
     baseline = churn_data.majority_baseline(train_labels, validation_labels).get(model.metric)

@@ -36,5 +36,7 @@ def client(service_name: str):
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests call this between moto contexts)."""
+    """Forget cached clients and the session, whose credentials are read once (tests and the local run
+    call this between moto contexts, and when the process switches to another role's credentials)."""
     client.cache_clear()
+    _session.cache_clear()

@@ -2,9 +2,12 @@
 
 One deploy for the module, of config/showcase.yaml: one model of every source and hosting type,
 each checked in its own way. The checks themselves are proven able to fail, fast and in-process,
-by tests/mlkit/test_route_proof.py and test_custom_model_run.py.
+by tests/mlkit/test_route_proof.py and test_custom_model_run.py. The run keeps its emulator up (a
+state file of the module's own) so that IAM's enforcement can be mutated on what it deployed: one
+grant taken from a deployed role must fail exactly the call that needs it. The last test stops it.
 """
 
+import json
 import os
 import re
 import signal
@@ -18,6 +21,7 @@ import pytest
 from mlkit.emulator import Emulator, free_port
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, NotEmulated, Report
 from stacks import names
+from tests.mlkit.access_mutations import kept_run, without_grant
 
 # The emulator deploy is a module fixture: one xdist worker runs the module, so it runs once.
 pytestmark = pytest.mark.xdist_group("local-run")
@@ -92,15 +96,18 @@ def environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def local_run():
-    return subprocess.run(
-        [sys.executable, "-m", "mlkit.local_run", "--env", ENV],
-        cwd=ROOT,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
+def emulator_state(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("emulator") / "emulator.json"
+
+
+@pytest.fixture(scope="module")
+def local_run(emulator_state):
+    kept = {**environment(), "MLKIT_EMULATOR_STATE": str(emulator_state)}
+    arguments = [sys.executable, "-m", "mlkit.local_run"]
+    yield subprocess.run(
+        [*arguments, "--env", ENV, "--keep"], cwd=ROOT, env=kept, capture_output=True, text=True, timeout=600
     )
+    subprocess.run([*arguments, "--down"], cwd=ROOT, env=kept, capture_output=True, timeout=60)
 
 
 def rows(output: str) -> dict[tuple[str, str], str]:
@@ -121,7 +128,7 @@ def test_local_run_deploys_the_data_stack_and_exits_zero(local_run):
         assert row(local_run.stdout, "kit", step) == OK
     assert row(local_run.stdout, "data", "resources exist") == OK
     assert f"{names.data_stack_name(ENV)}: 15 resources" in local_run.stdout  # with the alerts topic
-    assert row(local_run.stdout, "data", "versioning, policies, logging, Glue") == NOT_EMULATED
+    assert row(local_run.stdout, "data", "versioning, access block, logging, Glue") == NOT_EMULATED
     assert row(local_run.stdout, "operations", "dashboard, topic, failure rules") == OK
     assert row(local_run.stdout, "operations", "log groups, router concurrency") == OK
     for model in ("ner", "summarizer"):  # CloudFormation's endpoint and an async one
@@ -183,10 +190,16 @@ def test_ctrl_c_stops_the_emulator(tmp_path):
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"
 
 
-def test_local_run_stops_the_emulator_it_started(local_run):
-    port = int(re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1))
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"
+def test_every_role_the_run_assumed_made_calls_and_none_was_denied(local_run):
+    """Widen nothing: with IAM decided on every component's call, every step passes."""
+    iam_rows = {step: status for (scope, step), status in rows(local_run.stdout).items() if scope == "iam"}
+    for component in ("router", "churn deploy Lambda", "churn training job", "dataset churn job"):
+        assert iam_rows[f"{component} calls"] == OK, component
+    for pipeline in ("churn", "churn-automl", "resnet", "dataset churn"):
+        assert iam_rows[f"{pipeline} pipeline tasks"] == OK, pipeline
+    assert iam_rows["what the emulator does not decide"] == NOT_EMULATED
+    counts = re.findall(r"(\d+) calls, (\d+) denied", local_run.stdout)
+    assert len(counts) >= 10 and all(int(calls) > 0 and denied == "0" for calls, denied in counts), counts
 
 
 def test_local_run_leaves_no_cloud_assembly_behind(local_run):
@@ -246,3 +259,80 @@ def rows_after_attempts():
     report.attempt("b", "other model", None, lambda row: None)
     assert blocked == "needs 'first', which failed"
     return report.rows
+
+
+# ---- IAM on what the run deployed: mutations (the emulator the run kept) ------------------------
+
+
+@pytest.fixture(scope="module")
+def kept(local_run, emulator_state, tmp_path_factory):
+    from stacks.config import load_config
+
+    assert local_run.returncode == 0, local_run.stdout[-3000:]
+    endpoint = json.loads(emulator_state.read_text())["endpoint"]
+    config = load_config(ROOT / "config" / f"{ENV}.yaml")
+    with kept_run(endpoint, config, tmp_path_factory.mktemp("kept")) as run:
+        yield run
+
+
+def test_a_model_whose_invoke_grant_is_dropped_fails_its_route_with_an_access_denial(kept):
+    from mlkit.route_checks import check_pretrained_endpoint
+
+    sentiment = (
+        f"arn:aws:sagemaker:{kept.config.region}:123456789012:endpoint/{kept.endpoint_name('sentiment')}"
+    )
+    router_role = next(p.role_arn for p in kept.access.principals.values() if p.label == "router")
+    report = Report()
+    with without_grant(kept, router_role, "sagemaker:InvokeEndpoint", sentiment):
+        for label in ("sentiment", "ner"):
+            check_pretrained_endpoint(report, kept, label, kept.config.models[label], "not emulated")
+    found = {(r.scope, r.step): r for r in report.rows}
+    denied = found[("sentiment", "router calls this endpoint with these bytes")]
+    assert denied.status == FAILED
+    assert "AccessDeniedException" in denied.detail
+    assert f"not authorized to perform: sagemaker:InvokeEndpoint on resource: {sentiment}" in denied.detail
+    # Every other grant is intact: the next model's route still passes.
+    assert found[("ner", "router calls this endpoint with these bytes")].status == OK
+    assert [d.resource for d in kept.access.ledgers["router"].denials] == [sentiment]
+
+
+def test_a_deploy_lambda_without_create_endpoint_config_fails_its_deploy_and_passes_once_it_is_back(kept):
+    from mlkit.custom_model_run import deploy
+    from mlkit.deployed_roles import function_role
+    from mlkit.local_endpoint import pipeline_definition, state_names
+
+    definition = pipeline_definition(kept.clients, names.model_stack_name(ENV, "churn"))
+    role = function_role(kept.clients, definition["States"][state_names()[1]]["Resource"])
+    # A new artifact, so the deploy creates a model and an endpoint config rather than finding them; and
+    # no endpoint, so it creates one (moto has no UpdateEndpoint).
+    artifact = {
+        "model_data_url": f"s3://{kept.bucket('artifacts')}/models/churn/mutation/output/model.tar.gz"
+    }
+    kept.clients("sagemaker").delete_endpoint(EndpointName=kept.endpoint_name("churn"))
+    report = Report()
+    with without_grant(kept, role, "sagemaker:CreateEndpointConfig"):
+        report.attempt(
+            "churn", "deploy without the grant", None, lambda row: deploy(row, kept, "churn", dict(artifact))
+        )
+    report.attempt("churn", "deploy with it", None, lambda row: deploy(row, kept, "churn", dict(artifact)))
+    without_it, with_it = report.rows
+    assert without_it.status == FAILED
+    assert "not authorized to perform: sagemaker:CreateEndpointConfig on resource: " in without_it.detail
+    assert with_it.status == OK and with_it.detail.startswith("created: mlkit-showcase-churn InService")
+
+
+def test_local_run_stops_the_emulator_it_started_unless_kept(local_run, emulator_state):
+    """Last: --keep left it up for the mutation tests (tests/mlkit/access_mutations.py); --down stops it."""
+    port = int(re.search(r"started http://localhost:(\d+)", local_run.stdout).group(1))
+    assert json.loads(emulator_state.read_text())["endpoint"] == f"http://localhost:{port}"
+    down = {**environment(), "MLKIT_EMULATOR_STATE": str(emulator_state)}
+    stopped = subprocess.run(
+        [sys.executable, "-m", "mlkit.local_run", "--down"],
+        cwd=ROOT,
+        env=down,
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.stdout.strip() == f"stopped the emulator on http://localhost:{port}"
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the emulator is still listening"

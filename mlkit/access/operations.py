@@ -1,0 +1,410 @@
+"""What IAM checks for each AWS call the kit's runtime code makes: actions, resource ARNs, condition keys.
+
+One entry per (botocore service, operation), read off AWS's Service Authorization Reference (the action's
+required resource types and the condition keys it carries) and the services' documented dependent
+actions: a SageMaker create with tags also needs AddTags, a role ARN in a request needs iam:PassRole,
+an object written to or read from an SSE-KMS bucket needs the caller's GenerateDataKey or Decrypt on the
+key (S3 calls KMS on the caller's behalf), and an endpoint on a KMS-encrypted volume needs a grant the
+caller creates through SageMaker.
+
+A call that is not in the table is refused by the enforcer as "not emulated": a new call must add its
+row here before the emulator lets it through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from stacks.sources.bedrock import PROFILE_GEOGRAPHIES, profile_geography
+
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+# Keys each service sets on its actions that these rows model (set when the request carries them,
+# absent otherwise): a policy conditioning on another key of that service is reported as not emulated.
+MODELLED_KEYS = {
+    "s3": {"s3:prefix", "s3:delimiter", "s3:max-keys", "s3:x-amz-server-side-encryption"}
+    | {"s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-acl", "s3:x-amz-copy-source"},
+    "sagemaker": {"sagemaker:taggingaction", "sagemaker:volumekmskey", "sagemaker:networkisolation"}
+    | {"sagemaker:vpcsubnets", "sagemaker:vpcsecuritygroupids", "sagemaker:targetmodel"},
+    "kms": {"kms:viaservice", "kms:calleraccount", "kms:grantisforawsresource", "kms:encryptioncontext"},
+    "iam": {"iam:passedtoservice"},
+    "bedrock": {"bedrock:inferenceprofilearn"},
+    "lambda": set(),
+    "cloudwatch": {"cloudwatch:namespace"},
+}
+
+
+class Lookups(Protocol):
+    """What some rows need to read from the emulator (as its operator, not as the caller)."""
+
+    region: str
+    account: str
+    partition: str
+
+    def bucket_key(self, bucket: str) -> str | None: ...  # the KMS key of an SSE-KMS bucket default
+
+    def object_key(self, bucket: str, key: str) -> str | None: ...  # an existing object's KMS key
+
+    def endpoint_config_key(self, name: str) -> str | None: ...  # an endpoint config's volume key
+
+
+@dataclass(frozen=True)
+class Check:
+    """One authorization a call needs. ``policy`` says which resource policy also decides it."""
+
+    action: str
+    resource: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    policy: str | None = None  # "bucket" or "key"
+
+    @property
+    def service(self) -> str:
+        return self.action.split(":", 1)[0]
+
+    def modelled(self) -> frozenset[str]:
+        return frozenset(MODELLED_KEYS.get(self.service, ()))
+
+
+Row = Callable[[dict, Lookups], list[Check]]
+
+
+def arn(env: Lookups, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+    where = f"{env.region if region else ''}:{env.account if account else ''}"
+    return f"arn:{env.partition}:{service}:{where}:{resource}"
+
+
+def key_arn(env: Lookups, key: str) -> str:
+    return key if key.startswith("arn:") else arn(env, "kms", f"key/{key}")
+
+
+def via(env: Lookups, service: str) -> dict:
+    """The context of a KMS call a service makes on the caller's behalf."""
+    return {"kms:ViaService": f"{service}.{env.region}.amazonaws.com", "kms:CallerAccount": env.account}
+
+
+# ---- S3 -------------------------------------------------------------------------------------
+
+
+def s3_object(env: Lookups, bucket: str, key: str) -> str:
+    return f"arn:{env.partition}:s3:::{bucket}/{key}"
+
+
+def s3_write_key(params: dict, env: Lookups) -> str | None:
+    """The KMS key an object write encrypts with: the request's, or the bucket default's."""
+    if params.get("ServerSideEncryption") == "aws:kms" and params.get("SSEKMSKeyId"):
+        return key_arn(env, params["SSEKMSKeyId"])
+    if params.get("ServerSideEncryption") not in (None, "aws:kms", "aws:kms:dsse"):
+        return None  # the request chose S3-managed keys
+    return env.bucket_key(params["Bucket"])
+
+
+def s3_kms(env: Lookups, action: str, key: str | None, object_arn: str) -> list[Check]:
+    if key is None:
+        return []
+    context = {**via(env, "s3"), "kms:EncryptionContext:aws:s3:arn": object_arn, "aws:ViaAWSService": True}
+    return [Check(action, key, context, policy="key")]
+
+
+def s3_put(params: dict, env: Lookups) -> list[Check]:
+    target = s3_object(env, params["Bucket"], params["Key"])
+    context = {
+        "s3:x-amz-server-side-encryption": params.get("ServerSideEncryption"),
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": params.get("SSEKMSKeyId"),
+        "s3:x-amz-acl": params.get("ACL"),
+    }
+    put = Check("s3:PutObject", target, {k: v for k, v in context.items() if v}, policy="bucket")
+    return [put, *s3_kms(env, "kms:GenerateDataKey", s3_write_key(params, env), target)]
+
+
+def s3_multipart_start(params: dict, env: Lookups) -> list[Check]:
+    # A multipart upload also decrypts the data key for each part (S3's documentation of SSE-KMS).
+    target = s3_object(env, params["Bucket"], params["Key"])
+    return [*s3_put(params, env), *s3_kms(env, "kms:Decrypt", s3_write_key(params, env), target)]
+
+
+def s3_get(params: dict, env: Lookups) -> list[Check]:
+    target = s3_object(env, params["Bucket"], params["Key"])
+    read = Check("s3:GetObject", target, policy="bucket")
+    return [read, *s3_kms(env, "kms:Decrypt", env.object_key(params["Bucket"], params["Key"]), target)]
+
+
+def s3_head(params: dict, env: Lookups) -> list[Check]:
+    return [Check("s3:GetObject", s3_object(env, params["Bucket"], params["Key"]), policy="bucket")]
+
+
+def s3_list(params: dict, env: Lookups) -> list[Check]:
+    context = {"s3:prefix": params.get("Prefix"), "s3:delimiter": params.get("Delimiter")}
+    context["s3:max-keys"] = params.get("MaxKeys")
+    bucket = f"arn:{env.partition}:s3:::{params['Bucket']}"
+    return [Check("s3:ListBucket", bucket, {k: v for k, v in context.items() if v is not None}, "bucket")]
+
+
+def s3_delete_many(params: dict, env: Lookups) -> list[Check]:
+    # AWS answers a denied key inside DeleteObjects as a per-key error; here the whole call is refused.
+    return [
+        Check("s3:DeleteObject", s3_object(env, params["Bucket"], item["Key"]), policy="bucket")
+        for item in params["Delete"]["Objects"]
+    ]
+
+
+def s3_object_action(action: str) -> Row:
+    return lambda params, env: [
+        Check(action, s3_object(env, params["Bucket"], params["Key"]), policy="bucket")
+    ]
+
+
+# ---- SageMaker ------------------------------------------------------------------------------
+
+
+def sagemaker_arn(env: Lookups, kind: str, name: str) -> str:
+    return arn(env, "sagemaker", f"{kind}/{name.lower()}")  # SageMaker's ARNs lower-case the name
+
+
+def tag_context(tags: list[dict] | None) -> dict:
+    context: dict[str, Any] = {}
+    if tags:
+        context["aws:TagKeys"] = [tag["Key"] for tag in tags]
+        context.update({f"aws:RequestTag/{tag['Key']}": tag["Value"] for tag in tags})
+    return context
+
+
+def add_tags(resource: str, tags: list[dict] | None, action: str) -> list[Check]:
+    """SageMaker authorizes the tags of a Create* request as AddTags on the new resource."""
+    if not tags:
+        return []
+    return [Check("sagemaker:AddTags", resource, {**tag_context(tags), "sagemaker:TaggingAction": action})]
+
+
+def pass_role(role_arn: str | None, service: str = SAGEMAKER_PRINCIPAL) -> list[Check]:
+    return [Check("iam:PassRole", role_arn, {"iam:PassedToService": service})] if role_arn else []
+
+
+# SageMaker's ARN kinds whose API names are not the kind in PascalCase.
+API_NAMES = {"automl-job": "AutoMLJobV2"}
+
+
+def sagemaker_create(
+    kind: str, name_key: str, extra: Callable[[dict, Lookups], dict] = lambda p, e: {}
+) -> Row:
+    """Create<Kind>: the action on the new resource, AddTags when tagged, PassRole for a role in it."""
+    action = "sagemaker:Create" + API_NAMES.get(kind, "".join(part.title() for part in kind.split("-")))
+
+    def row(params: dict, env: Lookups) -> list[Check]:
+        resource = sagemaker_arn(env, kind, params[name_key])
+        context = {**tag_context(params.get("Tags")), **extra(params, env)}
+        checks = [
+            Check(action, resource, context),
+            *add_tags(resource, params.get("Tags"), action.split(":")[1]),
+        ]
+        return checks + pass_role(params.get("ExecutionRoleArn") or params.get("RoleArn"))
+
+    return row
+
+
+def model_context(params: dict, env: Lookups) -> dict:
+    context: dict[str, Any] = {"sagemaker:NetworkIsolation": bool(params.get("EnableNetworkIsolation"))}
+    vpc = params.get("VpcConfig")
+    if vpc:
+        context.update(
+            {"sagemaker:VpcSubnets": vpc["Subnets"], "sagemaker:VpcSecurityGroupIds": vpc["SecurityGroupIds"]}
+        )
+    return context
+
+
+def endpoint_config_context(params: dict, env: Lookups) -> dict:
+    return {"sagemaker:VolumeKmsKey": key_arn(env, params["KmsKeyId"])} if params.get("KmsKeyId") else {}
+
+
+def endpoint_change(action: str) -> Row:
+    """CreateEndpoint/UpdateEndpoint: the endpoint and its config; for an encrypted volume, the grant
+    SageMaker creates on the key as the caller."""
+
+    def row(params: dict, env: Lookups) -> list[Check]:
+        endpoint = sagemaker_arn(env, "endpoint", params["EndpointName"])
+        config = sagemaker_arn(env, "endpoint-config", params["EndpointConfigName"])
+        checks = [Check(action, endpoint, tag_context(params.get("Tags"))), Check(action, config)]
+        checks += add_tags(endpoint, params.get("Tags"), action.split(":")[1])
+        checks += volume_grant(env, env.endpoint_config_key(params["EndpointConfigName"]))
+        return checks
+
+    return row
+
+
+def sagemaker_named(action: str, kind: str, name_key: str) -> Row:
+    return lambda params, env: [Check(action, sagemaker_arn(env, kind, params[name_key]))]
+
+
+def invoke_endpoint(action: str) -> Row:
+    def row(params: dict, env: Lookups) -> list[Check]:
+        context = {"sagemaker:TargetModel": params["TargetModel"]} if params.get("TargetModel") else {}
+        return [Check(action, sagemaker_arn(env, "endpoint", params["EndpointName"]), context)]
+
+    return row
+
+
+def volume_grant(env: Lookups, key: str | None) -> list[Check]:
+    """The grant SageMaker creates on a job's or endpoint's volume key, as the caller."""
+    if not key:
+        return []
+    grant = {**via(env, "sagemaker"), "kms:GrantIsForAWSResource": True, "aws:ViaAWSService": True}
+    return [Check("kms:CreateGrant", key_arn(env, key), grant, policy="key")]
+
+
+def job_volume_key(params: dict) -> str | None:
+    """The volume key of a training, tuning, processing or AutoML job request."""
+    for path in (
+        ("ResourceConfig", "VolumeKmsKeyId"),
+        ("TrainingJobDefinition", "ResourceConfig", "VolumeKmsKeyId"),
+        ("ProcessingResources", "ClusterConfig", "VolumeKmsKeyId"),
+        ("SecurityConfig", "VolumeKmsKeyId"),
+    ):
+        node = params
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node:
+            return node
+    return None
+
+
+def sagemaker_job(kind: str, name_key: str) -> Row:
+    """Create<Job>: the job, AddTags when tagged, PassRole for its role (a tuning job's is in its
+    training job definition).
+
+    Not the grant on the job's volume key: SageMaker's documentation does not say whether it is made
+    as the caller or as the job's role (AutoML starts its jobs as its own role), so it is not decided
+    here (`make local`'s "what the emulator does not decide" row names it)."""
+    create = sagemaker_create(kind, name_key, lambda params, env: job_context(params, env))
+
+    def row(params: dict, env: Lookups) -> list[Check]:
+        return [*create(params, env), *pass_role((params.get("TrainingJobDefinition") or {}).get("RoleArn"))]
+
+    return row
+
+
+def job_context(params: dict, env: Lookups) -> dict:
+    key = job_volume_key(params)
+    return {"sagemaker:VolumeKmsKey": key_arn(env, key)} if key else {}
+
+
+def model_package(params: dict, env: Lookups) -> list[Check]:
+    # A versioned package's ARN is model-package/<group>/<version>; the first version stands in for it.
+    resource = sagemaker_arn(env, "model-package", f"{params['ModelPackageGroupName']}/1")
+    create = Check("sagemaker:CreateModelPackage", resource, tag_context(params.get("Tags")))
+    return [create, *add_tags(resource, params.get("Tags"), "CreateModelPackage")]
+
+
+# ---- Bedrock, Lambda, CloudWatch, Glue, EventBridge ------------------------------------------
+
+
+def bedrock_model_arns(env: Lookups, model_id: str) -> list[str]:
+    """InvokeModel's resources for a model id: the foundation model, or an inference profile and the
+    foundation model in each region AWS routes that profile's geography to (AWS checks both)."""
+    if model_id.startswith("arn:"):
+        return [model_id]
+    geography = profile_geography(model_id)
+    if geography is None:
+        return [arn(env, "bedrock", f"foundation-model/{model_id}", account=False)]
+    base = model_id.split(".", 1)[1]
+    profile = arn(env, "bedrock", f"inference-profile/{model_id}")
+    if geography == "global":
+        return [profile, f"arn:{env.partition}:bedrock:::foundation-model/{base}"]
+    return [
+        profile,
+        *(
+            f"arn:{env.partition}:bedrock:{r}::foundation-model/{base}"
+            for r in PROFILE_GEOGRAPHIES[geography]
+        ),
+    ]
+
+
+def bedrock_converse(params: dict, env: Lookups) -> list[Check]:
+    resources = bedrock_model_arns(env, params["modelId"])
+    profile = {"bedrock:InferenceProfileArn": resources[0]} if len(resources) > 1 else {}
+    checks = [Check("bedrock:InvokeModel", resource, profile) for resource in resources]
+    guardrail = (params.get("guardrailConfig") or {}).get("guardrailIdentifier")
+    if guardrail:
+        target = guardrail if guardrail.startswith("arn:") else arn(env, "bedrock", f"guardrail/{guardrail}")
+        checks.append(Check("bedrock:ApplyGuardrail", target))
+    return checks
+
+
+def lambda_invoke(params: dict, env: Lookups) -> list[Check]:
+    name = params["FunctionName"]
+    target = name if name.startswith("arn:") else arn(env, "lambda", f"function:{name}")
+    if params.get("Qualifier"):
+        target = f"{target}:{params['Qualifier']}"
+    return [Check("lambda:InvokeFunction", target)]
+
+
+def put_metric_data(params: dict, env: Lookups) -> list[Check]:
+    return [Check("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": params["Namespace"]})]
+
+
+def glue_job(action: str) -> Row:
+    return lambda params, env: [Check(action, arn(env, "glue", f"job/{params['JobName']}"))]
+
+
+def put_events(params: dict, env: Lookups) -> list[Check]:
+    buses = {entry.get("EventBusName") or "default" for entry in params["Entries"]}
+    return [
+        Check("events:PutEvents", bus if bus.startswith("arn:") else arn(env, "events", f"event-bus/{bus}"))
+        for bus in sorted(buses)
+    ]
+
+
+# (botocore service name, operation name) -> its checks.
+OPERATIONS: dict[tuple[str, str], Row] = {
+    ("s3", "PutObject"): s3_put,
+    ("s3", "CreateMultipartUpload"): s3_multipart_start,
+    ("s3", "UploadPart"): s3_object_action("s3:PutObject"),
+    ("s3", "CompleteMultipartUpload"): s3_object_action("s3:PutObject"),
+    ("s3", "AbortMultipartUpload"): s3_object_action("s3:AbortMultipartUpload"),
+    ("s3", "GetObject"): s3_get,
+    ("s3", "HeadObject"): s3_head,
+    ("s3", "ListObjectsV2"): s3_list,
+    ("s3", "ListObjects"): s3_list,
+    ("s3", "DeleteObject"): s3_object_action("s3:DeleteObject"),
+    ("s3", "DeleteObjects"): s3_delete_many,
+    ("sagemaker-runtime", "InvokeEndpoint"): invoke_endpoint("sagemaker:InvokeEndpoint"),
+    ("sagemaker-runtime", "InvokeEndpointAsync"): invoke_endpoint("sagemaker:InvokeEndpointAsync"),
+    ("sagemaker", "DescribeEndpoint"): sagemaker_named(
+        "sagemaker:DescribeEndpoint", "endpoint", "EndpointName"
+    ),
+    ("sagemaker", "DeleteEndpoint"): sagemaker_named("sagemaker:DeleteEndpoint", "endpoint", "EndpointName"),
+    ("sagemaker", "DescribeEndpointConfig"): sagemaker_named(
+        "sagemaker:DescribeEndpointConfig", "endpoint-config", "EndpointConfigName"
+    ),
+    ("sagemaker", "DescribeModel"): sagemaker_named("sagemaker:DescribeModel", "model", "ModelName"),
+    ("sagemaker", "CreateModel"): sagemaker_create("model", "ModelName", model_context),
+    ("sagemaker", "CreateEndpointConfig"): sagemaker_create(
+        "endpoint-config", "EndpointConfigName", endpoint_config_context
+    ),
+    ("sagemaker", "CreateEndpoint"): endpoint_change("sagemaker:CreateEndpoint"),
+    ("sagemaker", "UpdateEndpoint"): endpoint_change("sagemaker:UpdateEndpoint"),
+    ("sagemaker", "CreateTrainingJob"): sagemaker_job("training-job", "TrainingJobName"),
+    ("sagemaker", "CreateProcessingJob"): sagemaker_job("processing-job", "ProcessingJobName"),
+    ("sagemaker", "CreateHyperParameterTuningJob"): sagemaker_job(
+        "hyper-parameter-tuning-job", "HyperParameterTuningJobName"
+    ),
+    ("sagemaker", "CreateAutoMLJobV2"): sagemaker_job("automl-job", "AutoMLJobName"),
+    ("sagemaker", "DescribeAutoMLJobV2"): sagemaker_named(
+        "sagemaker:DescribeAutoMLJobV2", "automl-job", "AutoMLJobName"
+    ),
+    ("sagemaker", "StopAutoMLJob"): sagemaker_named("sagemaker:StopAutoMLJob", "automl-job", "AutoMLJobName"),
+    ("sagemaker", "DescribeTrainingJob"): sagemaker_named(
+        "sagemaker:DescribeTrainingJob", "training-job", "TrainingJobName"
+    ),
+    ("sagemaker", "CreateModelPackage"): model_package,
+    ("glue", "StartJobRun"): glue_job("glue:StartJobRun"),
+    ("events", "PutEvents"): put_events,
+    ("bedrock-runtime", "Converse"): bedrock_converse,
+    ("lambda", "Invoke"): lambda_invoke,
+    ("cloudwatch", "PutMetricData"): put_metric_data,
+}
+
+
+def checks_for(service: str, operation: str, params: dict, env: Lookups) -> list[Check] | None:
+    """The authorizations ``operation`` needs, or None when the table has no row for it."""
+    row = OPERATIONS.get((service, operation))
+    return None if row is None else row(params, env)
