@@ -9,7 +9,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
-	bootstrap pipeline oidc workflows jumpstart cost prices scan
+	bootstrap pipeline oidc workflows jumpstart cost prices scan acceptance
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -75,6 +75,11 @@ diff: deps  ## show what deploy would change in ENV, and the cost estimate's cha
 
 destroy: deps  ## delete ENV's stacks (data is kept unless ENV's config says removal: destroy)
 	$(CDK) destroy -c env=$(ENV) '$(ENV)/*'
+
+# The first-deployment checklist against the account of your AWS credentials (never the emulator): pipeline
+# runs are paid, so it asks first; YES=1 confirms (CI), PIPELINES=0 checks the rest without them.
+acceptance: deps  ## after make deploy: call every model, run each pipeline once, read alarms back: make acceptance ENV=dev [YES=1|PIPELINES=0] [URL=...]
+	$(PY) -m mlkit.acceptance --env $(ENV) $(if $(YES),--yes) $(if $(filter 0,$(PIPELINES)),--no-pipelines) $(if $(URL),--url $(URL))
 
 bootstrap: deps  ## print (RUN=1: run) cdk bootstrap for ENV's account, or ENV=tooling: make bootstrap ENV=prod
 	$(PY) -m mlkit.bootstrap --env $(ENV) --delivery $(DELIVERY) $(if $(RUN),--run)

@@ -1,0 +1,5 @@
+import sys
+
+from mlkit.acceptance.cli import main
+
+sys.exit(main())
