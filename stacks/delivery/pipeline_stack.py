@@ -105,6 +105,8 @@ class DeliveryPipelineStack(cdk.Stack):
         )
         self.stages = [self._add_stage(environment) for environment in delivery.environments]
         self.pipeline.build_pipeline()
+        if settings.source.connection:
+            self._allow_connection(settings.source.connection.arn)
         self.topic = self._notifications(settings.notifications.emails)
         acknowledge_pipeline(self)
         for support in self.pipeline.pipeline.cross_region_support.values():
@@ -172,6 +174,21 @@ class DeliveryPipelineStack(cdk.Stack):
                 'python3 -m mlkit.client list --url "$API_URL"',
             ],
         )
+
+    def _allow_connection(self, connection_arn: str) -> None:
+        """codeconnections:UseConnection for a connection under that prefix, beside CDK's grant.
+
+        CDK's source action grants codestar-connections:UseConnection only. Connections made since July
+        2024 have codeconnections ARNs, and IAM needs the action's prefix to match the resource's
+        (dtconsole/latest/userguide/security-iam), so CDK's grant alone never applies to them."""
+        prefix = connection_arn.split(":")[2]
+        if prefix == "codestar-connections":
+            return
+        source = self.pipeline.pipeline.node.find_child("Source")
+        for role in (child for child in source.node.find_all() if isinstance(child, iam.Role)):
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=[f"{prefix}:UseConnection"], resources=[connection_arn])
+            )
 
     def _notifications(self, emails: list[str]) -> sns.Topic:
         key = kms.Key(

@@ -269,3 +269,18 @@ def test_nothing_in_the_delivery_app_has_administrator_access(delivery_app):
                     statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
                 )
                 assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
+
+
+def test_the_source_role_may_use_the_connection_under_its_own_prefix(pipeline):
+    """CDK grants codestar-connections:UseConnection; a codeconnections ARN needs codeconnections too."""
+    connection = load_delivery(DELIVERY_PATH).settings.pipeline.source.connection.arn
+    assert connection.startswith("arn:aws:codeconnections:")
+    granted = [
+        action
+        for policy in resources(pipeline, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == connection
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    ]
+    assert "codeconnections:UseConnection" in granted
+    assert "codestar-connections:UseConnection" in granted  # CDK's own, kept for older connections

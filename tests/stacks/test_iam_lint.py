@@ -89,10 +89,10 @@ EXCLUSIONS: dict[tuple[str, str], Exclusion] = {
     ("codestar-connections:UseConnection", "RESOURCE_MISMATCH"): Exclusion(
         "Not parliament's error, and not the kit's statement: CDK's CodeStarConnectionsSourceAction always "
         "grants codestar-connections:UseConnection, which takes codestar-connections connection ARNs only "
-        "(list_awscodestarconnections), while the connection is a codeconnections one. AWS's rename note "
-        "(dtconsole/latest/userguide/rename.html) says a policy's service prefix must match the resource's, "
-        "so the source role needs codeconnections:UseConnection on it as well; whether CodePipeline accepts "
-        "the old prefix cannot be proven offline.",
+        "(list_awscodestarconnections), while the connection is a codeconnections one, and IAM needs the "
+        "action's prefix to match the resource's (dtconsole/latest/userguide/security-iam). So the kit "
+        "grants codeconnections:UseConnection on it too (stacks/delivery/pipeline_stack.py "
+        "_allow_connection); CDK's grant stays, and applies to connections under the old prefix.",
         ("arn:aws:codeconnections:*:*:connection/*",),
     ),
 }
