@@ -46,7 +46,11 @@ def check_monitoring(row, run) -> None:
     listed = cloudwatch.list_dashboards(DashboardNamePrefix=names.prefix(environment))["DashboardEntries"]
     found = [d["DashboardName"] for d in listed if d["DashboardName"] in pages]
     bodies = "".join(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"] for name in found)
-    missing = [label for label in run.config.models if f"## {label} (" not in bodies]
+    missing = [
+        label
+        for label, model in run.config.models.items()
+        if names.dashboard_row_title(label, source_of(model).name) not in bodies
+    ]
     if found != pages or missing:
         raise StepFailed(f"dashboards {found} (expected {pages}) have no row for {missing}")
     rules = run.clients("events").list_rules(NamePrefix=names.operations_stack_name(environment))["Rules"]

@@ -44,6 +44,11 @@ def dashboard_name(environment: str, page: int) -> str:
     return prefix(environment) + ("" if page == 1 else f"-{page}")
 
 
+def dashboard_row_title(label: str, source: str) -> str:
+    """The title that opens a model's row on a dashboard page (what the checks look for)."""
+    return f"## {label} ({source})"
+
+
 def alerts_topic_name(environment: str) -> str:
     return f"{prefix(environment)}-alerts"
 

@@ -110,11 +110,10 @@ def check_dashboards(row, context) -> None:
     if not expected or missing:
         raise StepFailed(listed("dashboards missing", missing or [names.prefix(context.environment)]))
     text = "".join(bodies)
-    # Each model's row on a dashboard page starts with this title (the operations stack's `_model_row`).
     rowless = [
         label
         for label, model in context.config.models.items()
-        if f"## {label} ({source_of(model).name})" not in text
+        if names.dashboard_row_title(label, source_of(model).name) not in text
     ]
     if rowless:
         raise StepFailed(listed(f"no dashboard row for {len(rowless)} models", rowless))

@@ -59,7 +59,7 @@ def _model_row(scope: Construct, body: DashboardBody, environment_name: str, lab
     if source.has_pipeline:
         machine = names.endpoint_name(environment_name, label)
         graphs.append(failed_runs_graph(f"{label}: failed pipeline runs", state_machine_arn(scope, machine)))
-    body.text(f"## {label} ({source.name})")
+    body.text(names.dashboard_row_title(label, source.name))
     body.graphs(graphs)
 
 
