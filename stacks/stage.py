@@ -124,7 +124,9 @@ class MlKitStage(cdk.Stage):
                 **stack_settings,
             )
             if stacks:
-                stack.add_dependency(stacks[-1], "stackless models' alarms move only into a later part")
+                stack.add_stack_dependency(
+                    stacks[-1], reason="stackless models' alarms move only into a later part"
+                )
             stacks.append(stack)
         return stacks
 

@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from mlkit.access import operations
+from mlkit.access.checks import Check, arn
 from mlkit.access.policy import Decision, Request, decide
 
 PARAMS = "mlkit_access_params"  # where the hook keeps a call's parameters between its two events
@@ -77,7 +78,7 @@ class Ledger:
 
 
 class Lookups:
-    """operations.Lookups through the operator's clients (what the caller never needs to be allowed)."""
+    """checks.Lookups through the operator's clients (what the caller never needs to be allowed)."""
 
     def __init__(self, clients: Callable, *, region: str, account: str, partition: str) -> None:
         self._clients, self.region, self.account, self.partition = clients, region, account, partition
@@ -91,7 +92,7 @@ class Lookups:
             return None
         default = rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]
         if default["SSEAlgorithm"].startswith("aws:kms"):
-            return default.get("KMSMasterKeyID") or operations.arn(self, "kms", "alias/aws/s3")
+            return default.get("KMSMasterKeyID") or arn(self, "kms", "alias/aws/s3")
         return None
 
     def object_key(self, bucket: str, key: str) -> str | None:
@@ -183,7 +184,7 @@ class AccessEmulation:
 
     # ---- decisions ---------------------------------------------------------------------------
 
-    def resource_policy(self, check: operations.Check) -> tuple[str, Mapping] | None:
+    def resource_policy(self, check: Check) -> tuple[str, Mapping] | None:
         if check.policy is None:
             return None
         cache_key = (check.policy, check.resource)
@@ -192,7 +193,7 @@ class AccessEmulation:
         document = self._resource_policies[cache_key]
         return None if document is None else (f"{check.policy} policy of {_resource_name(check)}", document)
 
-    def _read_resource_policy(self, check: operations.Check) -> Mapping | None:
+    def _read_resource_policy(self, check: Check) -> Mapping | None:
         try:
             if check.policy == "key":
                 text = self._clients("kms").get_key_policy(KeyId=check.resource, PolicyName="default")[
@@ -213,7 +214,7 @@ class AccessEmulation:
         return self.authorize_checks(principal, operation, checks)
 
     def authorize_checks(
-        self, principal: Principal, operation: str, checks: list[operations.Check], *, missing: str = ""
+        self, principal: Principal, operation: str, checks: list[Check], *, missing: str = ""
     ) -> Denial | None:
         """Decide ``checks`` (one call's), in order, for ``principal``; record them in its ledger."""
         ledger = self.ledgers[principal.label]
@@ -235,7 +236,7 @@ class AccessEmulation:
                 return denial
         return None
 
-    def decide(self, principal: Principal, check: operations.Check) -> Decision:
+    def decide(self, principal: Principal, check: Check) -> Decision:
         request = Request(
             principal=principal.role_arn,
             session=principal.session_arn,
@@ -297,7 +298,7 @@ def _document(value) -> Mapping:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _resource_name(check: operations.Check) -> str:
+def _resource_name(check: Check) -> str:
     return check.resource.split(":::", 1)[1].split("/", 1)[0] if check.policy == "bucket" else check.resource
 
 

@@ -4,8 +4,8 @@ One entry per (botocore service, operation), read off AWS's Service Authorizatio
 required resource types and the condition keys it carries) and the services' documented dependent
 actions: a SageMaker create with tags also needs AddTags, a role ARN in a request needs iam:PassRole,
 an object written to or read from an SSE-KMS bucket needs the caller's GenerateDataKey or Decrypt on the
-key (S3 calls KMS on the caller's behalf), and an endpoint on a KMS-encrypted volume needs a grant the
-caller creates through SageMaker.
+key (S3 calls KMS on the caller's behalf: s3_requests.py), and an endpoint on a KMS-encrypted volume
+needs a grant the caller creates through SageMaker.
 
 A call that is not in the table is refused by the enforcer as "not emulated": a new call must add its
 row here before the emulator lets it through.
@@ -13,146 +13,12 @@ row here before the emulator lets it through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+from mlkit.access import s3_requests as s3
+from mlkit.access.checks import SAGEMAKER_PRINCIPAL, Check, Lookups, Row, arn, key_arn, via
 from stacks.sources.bedrock import PROFILE_GEOGRAPHIES, profile_geography
-
-SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
-# Keys each service sets on its actions that these rows model (set when the request carries them,
-# absent otherwise): a policy conditioning on another key of that service is reported as not emulated.
-MODELLED_KEYS = {
-    "s3": {"s3:prefix", "s3:delimiter", "s3:max-keys", "s3:x-amz-server-side-encryption"}
-    | {"s3:x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-acl", "s3:x-amz-copy-source"},
-    "sagemaker": {"sagemaker:taggingaction", "sagemaker:volumekmskey", "sagemaker:networkisolation"}
-    | {"sagemaker:vpcsubnets", "sagemaker:vpcsecuritygroupids", "sagemaker:targetmodel"},
-    "kms": {"kms:viaservice", "kms:calleraccount", "kms:grantisforawsresource", "kms:encryptioncontext"},
-    "iam": {"iam:passedtoservice"},
-    "bedrock": {"bedrock:inferenceprofilearn"},
-    "lambda": set(),
-    "cloudwatch": {"cloudwatch:namespace"},
-}
-
-
-class Lookups(Protocol):
-    """What some rows need to read from the emulator (as its operator, not as the caller)."""
-
-    region: str
-    account: str
-    partition: str
-
-    def bucket_key(self, bucket: str) -> str | None: ...  # the KMS key of an SSE-KMS bucket default
-
-    def object_key(self, bucket: str, key: str) -> str | None: ...  # an existing object's KMS key
-
-    def endpoint_config_key(self, name: str) -> str | None: ...  # an endpoint config's volume key
-
-
-@dataclass(frozen=True)
-class Check:
-    """One authorization a call needs. ``policy`` says which resource policy also decides it."""
-
-    action: str
-    resource: str
-    context: Mapping[str, Any] = field(default_factory=dict)
-    policy: str | None = None  # "bucket" or "key"
-
-    @property
-    def service(self) -> str:
-        return self.action.split(":", 1)[0]
-
-    def modelled(self) -> frozenset[str]:
-        return frozenset(MODELLED_KEYS.get(self.service, ()))
-
-
-Row = Callable[[dict, Lookups], list[Check]]
-
-
-def arn(env: Lookups, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-    where = f"{env.region if region else ''}:{env.account if account else ''}"
-    return f"arn:{env.partition}:{service}:{where}:{resource}"
-
-
-def key_arn(env: Lookups, key: str) -> str:
-    return key if key.startswith("arn:") else arn(env, "kms", f"key/{key}")
-
-
-def via(env: Lookups, service: str) -> dict:
-    """The context of a KMS call a service makes on the caller's behalf."""
-    return {"kms:ViaService": f"{service}.{env.region}.amazonaws.com", "kms:CallerAccount": env.account}
-
-
-# ---- S3 -------------------------------------------------------------------------------------
-
-
-def s3_object(env: Lookups, bucket: str, key: str) -> str:
-    return f"arn:{env.partition}:s3:::{bucket}/{key}"
-
-
-def s3_write_key(params: dict, env: Lookups) -> str | None:
-    """The KMS key an object write encrypts with: the request's, or the bucket default's."""
-    if params.get("ServerSideEncryption") == "aws:kms" and params.get("SSEKMSKeyId"):
-        return key_arn(env, params["SSEKMSKeyId"])
-    if params.get("ServerSideEncryption") not in (None, "aws:kms", "aws:kms:dsse"):
-        return None  # the request chose S3-managed keys
-    return env.bucket_key(params["Bucket"])
-
-
-def s3_kms(env: Lookups, action: str, key: str | None, object_arn: str) -> list[Check]:
-    if key is None:
-        return []
-    context = {**via(env, "s3"), "kms:EncryptionContext:aws:s3:arn": object_arn, "aws:ViaAWSService": True}
-    return [Check(action, key, context, policy="key")]
-
-
-def s3_put(params: dict, env: Lookups) -> list[Check]:
-    target = s3_object(env, params["Bucket"], params["Key"])
-    context = {
-        "s3:x-amz-server-side-encryption": params.get("ServerSideEncryption"),
-        "s3:x-amz-server-side-encryption-aws-kms-key-id": params.get("SSEKMSKeyId"),
-        "s3:x-amz-acl": params.get("ACL"),
-    }
-    put = Check("s3:PutObject", target, {k: v for k, v in context.items() if v}, policy="bucket")
-    return [put, *s3_kms(env, "kms:GenerateDataKey", s3_write_key(params, env), target)]
-
-
-def s3_multipart_start(params: dict, env: Lookups) -> list[Check]:
-    # A multipart upload also decrypts the data key for each part (S3's documentation of SSE-KMS).
-    target = s3_object(env, params["Bucket"], params["Key"])
-    return [*s3_put(params, env), *s3_kms(env, "kms:Decrypt", s3_write_key(params, env), target)]
-
-
-def s3_get(params: dict, env: Lookups) -> list[Check]:
-    target = s3_object(env, params["Bucket"], params["Key"])
-    read = Check("s3:GetObject", target, policy="bucket")
-    return [read, *s3_kms(env, "kms:Decrypt", env.object_key(params["Bucket"], params["Key"]), target)]
-
-
-def s3_head(params: dict, env: Lookups) -> list[Check]:
-    return [Check("s3:GetObject", s3_object(env, params["Bucket"], params["Key"]), policy="bucket")]
-
-
-def s3_list(params: dict, env: Lookups) -> list[Check]:
-    context = {"s3:prefix": params.get("Prefix"), "s3:delimiter": params.get("Delimiter")}
-    context["s3:max-keys"] = params.get("MaxKeys")
-    bucket = f"arn:{env.partition}:s3:::{params['Bucket']}"
-    return [Check("s3:ListBucket", bucket, {k: v for k, v in context.items() if v is not None}, "bucket")]
-
-
-def s3_delete_many(params: dict, env: Lookups) -> list[Check]:
-    # AWS answers a denied key inside DeleteObjects as a per-key error; here the whole call is refused.
-    return [
-        Check("s3:DeleteObject", s3_object(env, params["Bucket"], item["Key"]), policy="bucket")
-        for item in params["Delete"]["Objects"]
-    ]
-
-
-def s3_object_action(action: str) -> Row:
-    return lambda params, env: [
-        Check(action, s3_object(env, params["Bucket"], params["Key"]), policy="bucket")
-    ]
-
 
 # ---- SageMaker ------------------------------------------------------------------------------
 
@@ -355,17 +221,7 @@ def put_events(params: dict, env: Lookups) -> list[Check]:
 
 # (botocore service name, operation name) -> its checks.
 OPERATIONS: dict[tuple[str, str], Row] = {
-    ("s3", "PutObject"): s3_put,
-    ("s3", "CreateMultipartUpload"): s3_multipart_start,
-    ("s3", "UploadPart"): s3_object_action("s3:PutObject"),
-    ("s3", "CompleteMultipartUpload"): s3_object_action("s3:PutObject"),
-    ("s3", "AbortMultipartUpload"): s3_object_action("s3:AbortMultipartUpload"),
-    ("s3", "GetObject"): s3_get,
-    ("s3", "HeadObject"): s3_head,
-    ("s3", "ListObjectsV2"): s3_list,
-    ("s3", "ListObjects"): s3_list,
-    ("s3", "DeleteObject"): s3_object_action("s3:DeleteObject"),
-    ("s3", "DeleteObjects"): s3_delete_many,
+    **s3.ROWS,
     ("sagemaker-runtime", "InvokeEndpoint"): invoke_endpoint("sagemaker:InvokeEndpoint"),
     ("sagemaker-runtime", "InvokeEndpointAsync"): invoke_endpoint("sagemaker:InvokeEndpointAsync"),
     ("sagemaker", "DescribeEndpoint"): sagemaker_named(

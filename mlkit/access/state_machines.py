@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from mlkit.access import operations
-from mlkit.access.operations import Check
+from mlkit.access.checks import Check, arn
 
 INTEGRATION = re.compile(
     r"arn:[^:]+:states:::(?:aws-sdk:)?(?P<service>[a-z0-9-]+):(?P<operation>[A-Za-z0-9]+)"
@@ -111,7 +111,7 @@ def sync_checks(call: TaskCall, checks: list[Check], env) -> list[Check]:
     kind = call.operation.removeprefix("Create")
     if call.service != "sagemaker" or kind not in SYNC_RULES:
         raise KeyError(f"the {call.pattern} pattern of {call.service}:{call.operation}")
-    rule = operations.arn(env, "events", f"rule/{SYNC_RULES[kind]}")
+    rule = arn(env, "events", f"rule/{SYNC_RULES[kind]}")
     watch = [Check(f"sagemaker:{verb}{kind}", job) for verb in ("Describe", "Stop")]
     return watch + [
         Check(action, rule) for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule")
