@@ -5,7 +5,6 @@ Each deployed pipeline's tasks are decided too, as calls its state machine's rol
 """
 
 import json
-from collections import Counter
 
 from mlkit.access.enforcer import AccessEmulation
 from mlkit.access.state_machines import named_values, task_call, task_checks
@@ -33,7 +32,11 @@ def summary(ledger) -> str:
         f"{action} ×{count} on {len(ledger.resources[action])}"
         for action, count in sorted(ledger.checked.items())
     )
-    return f"{ledger.calls} calls, {sum(ledger.checked.values())} authorizations: {actions or 'none'}"
+    return f"{calls(ledger.calls)}, {sum(ledger.checked.values())} authorizations: {actions or 'none'}"
+
+
+def calls(count: int) -> str:
+    return f"{count} call" + ("" if count == 1 else "s")
 
 
 def pipeline_stacks(config) -> dict[str, str]:
@@ -109,15 +112,6 @@ def report_access(report: Report, access: AccessEmulation | None) -> None:
 
 def role_row(row, role_name: str, ledger) -> None:
     row.detail = f"role {role_name}: {summary(ledger)}; {len(ledger.denials)} denied"
-    row.metric = f"{ledger.calls} calls, {len(ledger.denials)} denied"
+    row.metric = f"{calls(ledger.calls)}, {len(ledger.denials)} denied"
     if ledger.denials:
         raise StepFailed(f"role {role_name} was denied: " + "; ".join(str(d) for d in ledger.denials))
-
-
-def totals(access: AccessEmulation) -> Counter:
-    """Calls and denials over every role (for the run's summary and the tests)."""
-    counted = Counter()
-    for ledger in access.ledgers.values():
-        counted["calls"] += ledger.calls
-        counted["denied"] += len(ledger.denials)
-    return counted
