@@ -7,6 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Every Python process a target starts (make local's CLI, the emulator, cost, plan) keeps bytecode in
+# .cache/pycache, as app.py does (stacks/bytecode.py), even where PYTHONDONTWRITEBYTECODE is set: else each
+# compiles aws-cdk from source again (~1 s per process that imports it). Never beside the sources.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
 	bootstrap pipeline oidc workflows jumpstart cost prices scan acceptance

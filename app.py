@@ -7,12 +7,16 @@ With `-c delivery=config/delivery.yaml`: the delivery app instead (the pipeline 
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
+from stacks.bytecode import keep_bytecode
 
-from stacks.cdk_app import mlkit_app
-from stacks.config import ConfigError, load_config, load_delivery, select_config_path
-from stacks.nag import add_nag_checks
-from stacks.stack_limits import CDK_RESOURCE_LIMIT_CONTEXT, refusal
+keep_bytecode()  # before aws_cdk, or each synth compiles it where PYTHONDONTWRITEBYTECODE is set
+
+import aws_cdk as cdk  # noqa: E402
+
+from stacks.cdk_app import mlkit_app  # noqa: E402
+from stacks.config import ConfigError, load_config, load_delivery, select_config_path  # noqa: E402
+from stacks.nag import add_nag_checks  # noqa: E402
+from stacks.stack_limits import CDK_RESOURCE_LIMIT_CONTEXT, refusal  # noqa: E402
 
 
 def main(app: cdk.App) -> None:
