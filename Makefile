@@ -14,7 +14,7 @@ export PYTHONPYCACHEPREFIX := $(CURDIR)/.cache/pycache
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: deps images local local-up local-down train invoke test synth deploy diff destroy schema lint bench help \
-	bootstrap pipeline oidc workflows jumpstart cost prices scan acceptance
+	bootstrap pipeline oidc workflows jumpstart cost prices scan acceptance plan
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -68,10 +68,12 @@ synth: deps  ## synthesize ENV's templates into cdk.out
 
 # Stage stacks sit in a nested assembly, which --all does not select: name them by pattern. Both synthesize
 # once into cdk.out, print the cost estimate's change against what is deployed, then use that assembly.
+# mlkit.deploy runs `cdk deploy` deploy.concurrency stacks at once (ENV's config), each progress line naming
+# its dependency wave, after one question for all security-sensitive changes (YES=1 answers it).
 deploy: deps  ## deploy ENV to the account of your AWS credentials (bootstrap first); prints the cost change
 	$(CDK) synth -q -c env=$(ENV)
 	$(PY) -m mlkit.cost_report --env $(ENV) --assembly cdk.out --against deployed
-	$(CDK) deploy --app cdk.out '$(ENV)/*'
+	$(PY) -m mlkit.deploy --env $(ENV) --assembly cdk.out $(if $(YES),--yes)
 
 diff: deps  ## show what deploy would change in ENV, and the cost estimate's change
 	$(CDK) synth -q -c env=$(ENV)
@@ -121,6 +123,11 @@ bench: deps  ## measure synth time (and the other benchmarks) into benchmarks/RE
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/operations_synth.py
 	$(PY) benchmarks/suite.py
+
+# Like cost: reads cdk.out when it holds ENV's assembly and is newer than ENV's config, else synthesizes once.
+plan: deps  ## ENV's stacks in dependency waves and the estimated deploy time: make plan ENV=dev [ALL=1]
+	@if [ ! -d cdk.out/assembly-$(ENV) ] || [ config/$(ENV).yaml -nt cdk.out/manifest.json ]; then $(CDK) synth -q -c env=$(ENV); fi
+	$(PY) -m mlkit.plan --env $(ENV) --assembly cdk.out $(if $(ALL),--all)
 
 # Reads cdk.out when it holds ENV's assembly and is newer than ENV's config, else synthesizes once first.
 cost: deps  ## estimate ENV's cost (idle/month, per 1,000 requests, per run) from config/prices.json: make cost ENV=dev [JSON=1]

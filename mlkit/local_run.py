@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from mlkit.delivery_checks import run_delivery
 from mlkit.emulator import ROOT, Emulator, stop_kept_emulator
 from mlkit.local_context import Run
 from mlkit.operations_checks import report_operations
+from mlkit.plan import annotate, dependency_waves, deploy_arguments, read_stacks, wave_labels
 from mlkit.report import FAILED, Report, StepFailed
 from mlkit.route_checks import load_router_step
 from stacks import names
@@ -44,8 +46,11 @@ def remove_assemblies(emulator: Emulator) -> None:
             shutil.rmtree(assembly_directory(cdk_environment(emulator), app), ignore_errors=True)
 
 
-def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) -> None:
-    """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr."""
+def run_cdk(
+    arguments: list[str], environment: dict[str, str], log_name: str, waves: Mapping[str, str] | None = None
+) -> None:
+    """Run `npx cdk ...` against the emulator, its output to .cache/<log_name>, progress to stderr, each
+    progress line with its stack's wave from ``waves`` (mlkit.plan.wave_labels) in front."""
     log_path = ROOT / ".cache" / log_name
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -59,7 +64,7 @@ def run_cdk(arguments: list[str], environment: dict[str, str], log_name: str) ->
         for line in process.stdout:
             log.write(line)
             if any(mark in line for mark in ("deploying...", "✅", "❌")):
-                print(f"    {line.strip()}", file=sys.stderr, flush=True)
+                print(f"    {annotate(line.strip(), waves or {})}", file=sys.stderr, flush=True)
         if process.wait() != 0:
             raise StepFailed(f"`cdk {arguments[0]}` exited {process.returncode}; see .cache/{log_name}")
 
@@ -78,11 +83,13 @@ def deploy(report: Report, emulator: Emulator, config, context: list[str]) -> No
         target = f"aws://{EMULATOR_ACCOUNT}/{config.region}"
         run_cdk(["bootstrap", target, "--app", assembly], environment, "cdk-bootstrap.log")
     with report.step("kit", "cdk deploy") as row:
-        # Stage stacks live in a nested assembly, which `--all` does not select: name them by pattern.
-        pattern = f"{config.environment}/*"
-        arguments = ["deploy", pattern, "--app", assembly, "--method=direct", "--require-approval", "never"]
-        run_cdk(arguments, environment, "cdk-deploy.log")
-        row.detail = f"stacks {pattern}"
+        waves = dependency_waves(read_stacks(ROOT / assembly, config.environment))
+        options = ("--app", assembly, "--method=direct", "--require-approval", "never")
+        run_cdk(deploy_arguments(config, *options), environment, "cdk-deploy.log", wave_labels(waves))
+        row.detail = (
+            f"stacks {config.environment}/* in {len(waves)} dependency waves, "
+            f"up to {config.deploy.concurrency} at once"
+        )
 
 
 def verify(report: Report, emulator: Emulator, config) -> None:

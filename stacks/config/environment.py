@@ -101,6 +101,39 @@ class ApiSettings(StrictModel):
     )
 
 
+# Stacks `cdk deploy` runs at once (`make deploy`, the GitHub workflow, `make local`; the CLI still deploys
+# a stack only after those it depends on). The limit is CloudFormation's read API, shared by the account:
+# the CLI polls DescribeStackEvents every 2 s and DescribeStacks every 5 s per stack in flight (its
+# StackActivityMonitor and stabilizeStack), 0.7 requests/s a stack. aws-cdk-cli#1709 saw sustained
+# throttling at ~8-10 such requests/s; aws-sam-cli#2671 reports DescribeStacks capped at 5/s. 8 stacks:
+# 4 DescribeStackEvents/s and 1.6 DescribeStacks/s, each under 5/s, 5.6/s in all; 10 reaches 7/s, so
+# higher is refused. SageMaker publishes no control-plane rates: its per-stack calls (CreateModel,
+# CreateEndpointConfig, CreateEndpoint, then the handler's DescribeEndpoint polls) grow with the same 8.
+DEFAULT_DEPLOY_CONCURRENCY = 8
+MAX_DEPLOY_CONCURRENCY = 10
+
+
+class DeploySettings(StrictModel):
+    concurrency: int = Field(
+        default=DEFAULT_DEPLOY_CONCURRENCY,
+        strict=True,
+        json_schema_extra={"minimum": 1, "maximum": MAX_DEPLOY_CONCURRENCY},
+        description=f"Stacks `cdk deploy` deploys at once, dependencies permitting (1 to "
+        f"{MAX_DEPLOY_CONCURRENCY}). Default {DEFAULT_DEPLOY_CONCURRENCY}.",
+    )
+
+    @field_validator("concurrency")
+    @classmethod
+    def _within_cloudformation_rates(cls, value: int) -> int:
+        if not 1 <= value <= MAX_DEPLOY_CONCURRENCY:
+            raise ValueError(
+                f"{value} is not allowed: from 1 to {MAX_DEPLOY_CONCURRENCY} stacks at once (above "
+                f"{MAX_DEPLOY_CONCURRENCY}, the CDK CLI's own polls, 0.7 CloudFormation requests/s a stack, "
+                "reach the ~8/s at which CloudFormation throttles an account)"
+            )
+        return value
+
+
 class BedrockSettings(StrictModel):
     invocation_logging: bool = Field(
         default=False,
@@ -128,6 +161,7 @@ class MlKitConfig(StrictModel):
     data: DataSettings = Field(default_factory=DataSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     bedrock: BedrockSettings = Field(default_factory=BedrockSettings)
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings, description="Default: a topic, no emails.")
     logs: LogSettings = Field(default_factory=LogSettings)
     budget: BudgetSettings | None = Field(default=None, description="Default: no budget.")

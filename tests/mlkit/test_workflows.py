@@ -12,6 +12,7 @@ import yaml
 from mlkit import workflows
 from stacks import names
 from stacks.config import load_delivery
+from stacks.config.environment import DeploySettings
 from stacks.config.loader import DELIVERY_PATH
 
 DELIVERY = load_delivery(DELIVERY_PATH)
@@ -125,3 +126,18 @@ def test_a_branch_subject_leaves_the_jobs_outside_github_environments():
     delivery = DELIVERY._replace(settings=DELIVERY.settings.model_copy(update={"github": github}))
     jobs = yaml.safe_load(workflows.render(delivery)["deploy.yml"])["jobs"]
     assert not [job for job in jobs.values() if "environment" in job]
+
+
+def test_each_environment_deploys_its_configs_concurrency():
+    jobs = yaml.safe_load(workflows.render(DELIVERY)["deploy.yml"])["jobs"]
+    for env in DELIVERY.environments:
+        command = jobs[f"deploy-{env.name}"]["steps"][-1]["run"].split()
+        assert command[command.index("--concurrency") + 1] == str(env.config.deploy.concurrency)
+    # A value in one environment's file reaches that environment's job only.
+    first, *others = DELIVERY.environments
+    faster = first.config.model_copy(update={"deploy": DeploySettings(concurrency=3)})
+    delivery = DELIVERY._replace(environments=(first._replace(config=faster), *others))
+    rendered = yaml.safe_load(workflows.render(delivery)["deploy.yml"])["jobs"]
+    assert f"'{first.name}/*' --concurrency 3 " in rendered[f"deploy-{first.name}"]["steps"][-1]["run"]
+    for env in others:
+        assert "--concurrency 3 " not in rendered[f"deploy-{env.name}"]["steps"][-1]["run"]
