@@ -13,6 +13,7 @@ from stacks.constructs.autopilot_steps import MARGIN_SECONDS, AutopilotJob, Infe
 from stacks.constructs.custom_model_pipeline import PIPELINE_ID, CustomModelPipeline
 from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
+from stacks.deploy_stack import DeployStack
 from stacks.images import huggingface_uri, xgboost_uri
 from stacks.nag import acknowledge_wildcard
 
@@ -38,8 +39,9 @@ class AutopilotModelStack(cdk.Stack):
     → DeploySteps (the deploy Lambda with the container list; wait for InService) → Deployed.
     With ``trigger: on_upload`` a rule starts it when the dataset stack announces a prepared dataset.
 
-    Takes the data stack's ``key`` and ``bucket_names``, and the dataset stack's literal
-    ``glue_job_name`` and ``curated_prefixes`` (its ``autopilot`` entry is the headered CSV); what
+    Takes the data stack's ``key`` and ``bucket_names``, the dataset stack's literal
+    ``glue_job_name`` and ``curated_prefixes`` (its ``autopilot`` entry is the headered CSV), and the
+    environment's ``deployer`` (DeployStack, whose one Lambda deploys the endpoint); what
     it shares with the training stack (buckets, group, state machine, trigger, outputs) is its
     ``pipeline``, a CustomModelPipeline. Exposes ``state_machine``, ``job`` (AutopilotJob), ``deploy``
     (DeploySteps), ``job_prefix``, ``prefix``, ``job_role`` and ``model_role`` (ExecutionRoles).
@@ -57,6 +59,7 @@ class AutopilotModelStack(cdk.Stack):
         bucket_names: dict[str, str],
         glue_job_name: str | None,
         curated_prefixes: dict[str, str],
+        deployer: DeployStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -95,6 +98,7 @@ class AutopilotModelStack(cdk.Stack):
             endpoint_name=self.prefix,
             model_label=model_label,
             hosting=model.hosting,
+            deployer=deployer,
             execution_role=self.model_role,
             key=key,
             artifacts_bucket=artifacts,

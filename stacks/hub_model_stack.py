@@ -20,6 +20,7 @@ from stacks.constructs.deploy_steps import DeploySteps
 from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
 from stacks.constructs.packaging_job import packaging_code_archive, processing_job_state
 from stacks.constructs.pipeline import PipelineStateMachine
+from stacks.deploy_stack import DeployStack
 from stacks.images import framework_inference_uri
 from stacks.nag import acknowledge_wildcard
 from stacks.training_stack import CONTAINERS_STATE
@@ -39,8 +40,10 @@ class HubModelStack(cdk.Stack):
     `cdk deploy` alone ends with the endpoint on its way; an unchanged config skips the packaging.
 
     Takes the data stack's ``key`` and ``artifacts_bucket_name``, the ``framework`` of its inference
-    DLC ("pytorch", "tensorflow"), the packaging ``spec`` (jobs/packaging/spec.py) and the serving
-    container's ``serving_environment``. Exposes ``state_machine``, ``deploy``, ``model_data_url``.
+    DLC ("pytorch", "tensorflow"), the packaging ``spec`` (jobs/packaging/spec.py), the serving
+    container's ``serving_environment`` and the environment's ``deployer`` (DeployStack, whose one
+    Lambda deploys the endpoint: it exists before this stack, whose deploy starts the pipeline).
+    Exposes ``state_machine``, ``deploy``, ``model_data_url``.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class HubModelStack(cdk.Stack):
         framework: str,
         spec: dict,
         serving_environment: dict[str, str],
+        deployer: DeployStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -86,6 +90,7 @@ class HubModelStack(cdk.Stack):
             endpoint_name=self.prefix,
             model_label=model_label,
             hosting=model.hosting,
+            deployer=deployer,
             execution_role=self.model_role,
             key=key,
             artifacts_bucket=self.artifacts,

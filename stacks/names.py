@@ -61,6 +61,19 @@ def model_stack_name(environment: str, model: str) -> str:
     return stack_name(environment, model)
 
 
+# The stack of the one deploy Lambda every pipeline of an environment invokes (a model may not take it).
+DEPLOY_PART = "deploy"
+
+
+def deploy_stack_name(environment: str) -> str:
+    return stack_name(environment, DEPLOY_PART)
+
+
+def model_role_name(environment: str, model: str) -> str:
+    """The role a pipeline model's endpoint runs as: named, so the deploy stack may pass exactly it."""
+    return f"{endpoint_name(environment, model)}-model"
+
+
 def endpoint_name(environment: str, model: str) -> str:
     """The stable SageMaker endpoint name of a model: routes and clients never change."""
     return f"{prefix(environment)}-{model}"

@@ -12,6 +12,8 @@ from stacks.constructs.model_alarms import ModelAlarms
 from stacks.constructs.smoke_test_role import SmokeTestRole
 from stacks.data_stack import DataStack
 from stacks.dataset_stack import DatasetStack
+from stacks.deploy_access import deployed_models
+from stacks.deploy_stack import DeployStack
 from stacks.operations_parts import OperationsPart, operations_parts
 from stacks.operations_stack import ENVIRONMENT_TAG, OperationsStack
 from stacks.registry import registry_document
@@ -90,6 +92,7 @@ class MlKitStage(cdk.Stage):
             for dataset, definition in config.datasets.items()
         }
 
+        self.deployer = self._deploy_stack(stack_settings)
         self.model_stacks = self._model_stacks(emulated, stack_settings)
         self.api = self._api_stack(stack_settings)
         if smoke_test_caller:  # a delivery pipeline's stage: its smoke test may call GET /models
@@ -130,6 +133,22 @@ class MlKitStage(cdk.Stage):
             stacks.append(stack)
         return stacks
 
+    def _deploy_stack(self, stack_settings: dict) -> DeployStack | None:
+        """The one deploy Lambda of the environment's pipelines, or None when no model has one."""
+        models, environment = deployed_models(self.config), self.config.environment
+        if not models:
+            return None
+        return DeployStack(
+            self,
+            "Deploy",
+            stack_name=names.deploy_stack_name(environment),
+            description=f"mlkit {environment}: the deploy Lambda of every pipeline model",
+            environment_name=environment,
+            models=models,
+            key=self.data.key,
+            **stack_settings,
+        )
+
     def _model_stacks(self, emulated: bool, stack_settings: dict) -> dict[str, cdk.Stack]:
         """One stack per model, named ``mlkit-<env>-<model>``, from its source; some need none."""
         resources = StageResources(
@@ -138,6 +157,7 @@ class MlKitStage(cdk.Stage):
             datasets=self.dataset_stacks,
             emulated=emulated,
             stack_settings=stack_settings,
+            deployer=self.deployer,
         )
         stacks, captures = {}, self.config.captures
         alarms_part = {label: part for part in self.operations_stacks for label in part.part.alarms}

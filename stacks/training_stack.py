@@ -26,6 +26,7 @@ from stacks.constructs.tuning_steps import (
     tuning_job_prefix,
     tuning_states,
 )
+from stacks.deploy_stack import DeployStack
 from stacks.huggingface_stack import secret_reference
 from stacks.nag import acknowledge_wildcard
 from stacks.training_algorithms import (
@@ -49,8 +50,9 @@ class TrainingModelStack(cdk.Stack):
     Register model package → Model containers → DeploySteps (deploy, wait for InService) → Trained.
     With ``trigger: on_upload`` a rule starts it when the dataset stack announces a prepared dataset.
 
-    Takes the data stack's ``key`` and ``bucket_names``, and the dataset stack's literal
-    ``glue_job_name`` and ``curated_prefixes``; what it shares with the Autopilot stack (buckets,
+    Takes the data stack's ``key`` and ``bucket_names``, the dataset stack's literal
+    ``glue_job_name`` and ``curated_prefixes``, and the environment's ``deployer`` (DeployStack, whose
+    one Lambda deploys the endpoint); what it shares with the Autopilot stack (buckets,
     group, state machine, trigger, outputs) is its ``pipeline``, a CustomModelPipeline. Exposes
     ``state_machine``, ``deploy``, ``role`` (the ExecutionRole training and hosting run as), ``prefix``.
     """
@@ -67,6 +69,7 @@ class TrainingModelStack(cdk.Stack):
         bucket_names: dict[str, str],
         glue_job_name: str | None,
         curated_prefixes: dict[str, str],
+        deployer: DeployStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -97,6 +100,7 @@ class TrainingModelStack(cdk.Stack):
             endpoint_name=self.prefix,
             model_label=model_label,
             hosting=model.hosting,
+            deployer=deployer,
             execution_role=self.role,
             key=key,
             artifacts_bucket=self.artifacts,

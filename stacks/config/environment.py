@@ -17,6 +17,7 @@ from stacks.config.custom import (
     dataset_definitions,
 )
 from stacks.config.datasets import GLUE, DatasetSettings
+from stacks.names import DEPLOY_PART
 from stacks.sources import config_models, source_of
 
 # One entry per registered source (stacks/sources), told apart by its `source` key.
@@ -178,9 +179,10 @@ class MlKitConfig(StrictModel):
 
     @model_validator(mode="after")
     def _names_free(self) -> "MlKitConfig":
-        # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api, -oidc, -dataset-<name>.
+        # Model stacks are named mlkit-<env>-<model>, beside mlkit-<env>-data, -api, -oidc, -deploy,
+        # -dataset-<name>.
         for name in self.models:
-            if name in {"data", "api", "oidc", "operations"} or name.startswith("dataset-"):
+            if name in {"data", "api", "oidc", "operations", DEPLOY_PART} or name.startswith("dataset-"):
                 raise invalid(
                     f"models.{name}", f"{name!r} is taken by mlkit's own stacks: pick another model name"
                 )
@@ -239,9 +241,10 @@ class MlKitConfig(StrictModel):
 
     @model_validator(mode="after")
     def _within_aws_limits(self) -> "MlKitConfig":
+        from stacks.deploy_access import limit_problems as deploy_limit_problems
         from stacks.router_access import limit_problems
 
-        for key, message in limit_problems(self)[:1]:
+        for key, message in [*limit_problems(self), *deploy_limit_problems(self)][:1]:
             raise invalid(key, message)
         return self
 

@@ -1,6 +1,7 @@
-"""Deploy a model to its endpoint through the deploy Lambda, then wait until it is InService.
+"""Deploy a model to its endpoint through the environment's deploy Lambda, then wait until it is InService.
 
-Reused by every pipeline that makes an endpoint at run time (training, Autopilot).
+Reused by every pipeline that makes an endpoint at run time (training, Autopilot, hub packaging): each
+invokes the one function of ``mlkit-<env>-deploy`` (stacks/deploy_stack.py), whose role names its endpoint.
 """
 
 import math
@@ -8,6 +9,7 @@ import math
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -17,30 +19,18 @@ from stacks import names
 from stacks.config.hosting import AsyncHosting
 from stacks.constructs.data_capture import capture_for
 from stacks.constructs.endpoint_alarms import RollbackAlarms
-from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
+from stacks.constructs.execution_role import ExecutionRole
 from stacks.constructs.hosting_settings import (
     async_inference_config,
     deployment_config,
     production_variant,
     uses_kms_storage,
 )
-from stacks.constructs.lambda_function import MlKitFunction, dependencies_layer
 from stacks.constructs.model_endpoint import AsyncResults
-from stacks.nag import accept_checkov, acknowledge_wildcard
+from stacks.deploy_stack import DeployStack
+from stacks.nag import acknowledge_wildcard
 
 RETRYABLE_DEPLOY_ERRORS = ["EndpointBusy", "SageMakerUnavailable"]
-# What lambdas/shared/endpoints.py calls (tags on create need AddTags).
-DEPLOY_ACTIONS = [
-    "CreateModel",
-    "DescribeModel",
-    "CreateEndpointConfig",
-    "DescribeEndpointConfig",
-    "CreateEndpoint",
-    "UpdateEndpoint",
-    "DescribeEndpoint",
-    "DeleteEndpoint",
-    "AddTags",
-]
 # The state that calls the deploy Lambda: the local run reads its event from the deployed pipeline.
 DEPLOY_STATE = "Deploy endpoint"
 # Endpoint creation (instances, image pull) takes up to ~30 min beyond the update's own bound.
@@ -55,7 +45,7 @@ class DeploySteps(Construct):
 
     States (``chain`` starts at "Deploy endpoint" and ends at "Endpoint in service", a Pass that
     callers continue from, e.g. ``.next(sfn.Succeed(...))``):
-      Deploy endpoint (the deploy Lambda; answer at ``$.deploy``; retries EndpointBusy and
+      Deploy endpoint (the shared deploy Lambda; answer at ``$.deploy``; retries EndpointBusy and
       SageMakerUnavailable) → Already in service? (unchanged and InService: done) → Start polling
       (``$.deploy_wait.polls`` = 0) → Wait → Describe endpoint (``$.endpoint``) → Endpoint status?:
       InService on the new config → Endpoint in service; InService on another config → Fail
@@ -63,12 +53,15 @@ class DeploySteps(Construct):
       otherwise Count poll → Wait.
 
     Props:
-      endpoint_name: the endpoint's stable name, e.g. ``mlkit-<env>-<model>``.
+      endpoint_name: the endpoint's stable name, ``mlkit-<env>-<model>``.
       model_label: the config's model name (tags; async prefixes).
       hosting: the config's hosting entry; the Lambda's event is built from hosting_settings.
-      execution_role: the role the SageMaker model runs as, the only role the Lambda may pass.
-        Gets this endpoint's log group (and for async hosting its result prefixes and topics);
-        the caller grants image pulls and model artifact reads.
+      deployer: the environment's DeployStack, whose function the state machine invokes (and nothing
+        else); it must cover this model (its role names the endpoint and the execution role).
+      execution_role: the role the SageMaker model runs as, the only role of this model the Lambda may
+        pass: named ``names.model_role_name`` here, as the deploy role's grant names it. Gets this
+        endpoint's log group (and for async hosting its result prefixes and topics); the caller grants
+        image pulls and model artifact reads.
       key: the data key (endpoint storage, async results).
       artifacts_bucket: where async results go.
       containers_path: default ``$.containers``.
@@ -77,8 +70,8 @@ class DeploySteps(Construct):
       network_isolation: default False; True runs the model's containers with no network at all
         (its artifact must hold everything it loads).
 
-    Exposes ``chain``, ``function`` (the MlKitFunction), ``alarms`` (RollbackAlarms, whose literal
-    names the deployment config lists) and ``async_results`` (AsyncResults, or None).
+    Exposes ``chain``, ``function`` (the shared deploy Lambda), ``alarms`` (RollbackAlarms, whose
+    literal names the deployment config lists) and ``async_results`` (AsyncResults, or None).
     """
 
     def __init__(
@@ -89,6 +82,7 @@ class DeploySteps(Construct):
         endpoint_name: str,
         model_label: str,
         hosting,
+        deployer: DeployStack,
         execution_role: ExecutionRole,
         key: kms.IKey,
         artifacts_bucket: s3.IBucket,
@@ -99,6 +93,7 @@ class DeploySteps(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
+        self.function = self._deploy_function(deployer, model_label, execution_role)
         self.network_isolation = network_isolation
         self.hosting = hosting
         self.alarms = RollbackAlarms(
@@ -118,7 +113,6 @@ class DeploySteps(Construct):
                 bucket=artifacts_bucket,
                 execution_role=execution_role,
             )
-        self.function = self._function(execution_role, key)
         event = self._deploy_event(model_label, execution_role.role, key, containers_path)
         capture = capture_for(
             hosting, model_label=model_label, bucket=artifacts_bucket, key=key, execution_role=execution_role
@@ -132,47 +126,26 @@ class DeploySteps(Construct):
             max_polls = math.ceil((bound + CREATION_MARGIN_SECONDS) / poll_seconds)
         self.chain = self._states(event, poll_seconds, max_polls)
 
-    def _function(self, model_role: ExecutionRole, key: kms.IKey) -> MlKitFunction:
-        stack = cdk.Stack.of(self)
-        layer = dependencies_layer(stack)
-        function = MlKitFunction(
-            self,
-            "DeployFunction",
-            handler="deploy.handler",
-            description=f"Creates or updates the SageMaker endpoint {self.endpoint_name}",
-            layers=[layer],
-            timeout_seconds=60,
-        )
-        accept_checkov(
-            function.function.node.default_child,
-            "CKV_AWS_115",
-            "Runs a few times per pipeline run; a reservation per pipeline would take the account's pool.",
-        )
-        name = self.endpoint_name.lower()  # SageMaker ARNs carry lower-cased names
-
-        def arn(kind: str, resource_name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource=kind, resource_name=resource_name)
-
-        versioned = [arn("model", f"{name}-*"), arn("endpoint-config", f"{name}-*")]
-        policy = iam.Policy(self, "DeployPolicy", roles=[function.role])
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=[f"sagemaker:{action}" for action in DEPLOY_ACTIONS],
-                resources=[arn("endpoint", name), *versioned],
-            ),
-            model_role.pass_to_sagemaker(),
-        )
-        if uses_kms_storage(self.hosting):
-            # SageMaker creates grants on the key, as the caller, for the endpoint's storage volumes.
-            policy.add_statements(sagemaker_key_grants(key))
-        for resource in versioned:
-            acknowledge_wildcard(
-                policy,
-                resource,
-                "Models and endpoint configs are versioned by a content hash appended to this "
-                "endpoint's name at deploy time; the grant covers this endpoint's versions only.",
+    def _deploy_function(
+        self, deployer: DeployStack, model_label: str, execution_role: ExecutionRole
+    ) -> lambda_.IFunction:
+        """The shared function, once it is sure to cover this model; names the role it passes."""
+        if deployer.endpoint_names.get(model_label) != self.endpoint_name:
+            raise ValueError(
+                f"{deployer.stack_name} may not deploy {self.endpoint_name}: its grants name the endpoints "
+                f"of the config's pipeline models ({', '.join(deployer.endpoint_names.values())})"
             )
-        return function
+        # The deploy role passes this role by name: the name is known before any model stack exists.
+        role_name = names.model_role_name(deployer.environment_name, model_label)
+        execution_role.role.node.default_child.role_name = role_name
+        # Imported through the deploy stack's export, which this stack then depends on: CloudFormation
+        # creates the function, and the grants for this model, before the pipeline can call it.
+        cdk.Stack.of(self).add_stack_dependency(
+            deployer, reason="its pipeline deploys through the deploy Lambda"
+        )
+        return lambda_.Function.from_function_attributes(
+            self, "DeployFunction", function_arn=deployer.function_arn_import, same_environment=True
+        )
 
     def _deploy_event(
         self, model_label: str, model_role: iam.IRole, key: kms.IKey, containers_path: str
@@ -206,7 +179,7 @@ class DeploySteps(Construct):
         deploy = tasks.LambdaInvoke(
             self,
             DEPLOY_STATE,
-            lambda_function=self.function.function,
+            lambda_function=self.function,
             payload=sfn.TaskInput.from_object(event),
             payload_response_only=True,
             result_path="$.deploy",
@@ -214,7 +187,7 @@ class DeploySteps(Construct):
         # The Lambda task grants the state machine `<function>:*` (versions and aliases) too.
         acknowledge_wildcard(
             cdk.Stack.of(self),
-            f"{self.function.function.function_arn}:*",
+            f"{self.function.function_arn}:*",
             "Step Functions' Lambda task grants the deploy function's versions and aliases; "
             "the wildcard names this one function only.",
         )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from stacks.data_stack import DataStack
     from stacks.dataset_stack import DatasetStack
+    from stacks.deploy_stack import DeployStack
 
 
 class Grant(NamedTuple):
@@ -71,13 +72,17 @@ class InvokeGrantee:
 
 @dataclass(frozen=True)
 class StageResources:
-    """What a model stack may take from its Stage: the shared stacks and the stack settings."""
+    """What a model stack may take from its Stage: the shared stacks and the stack settings.
+
+    ``deployer`` is the environment's deploy stack, which every pipeline deploys its endpoint through
+    (None when no source has a pipeline)."""
 
     environment: str
     data: DataStack
     datasets: Mapping[str, DatasetStack]
     emulated: bool
     stack_settings: Mapping[str, Any]
+    deployer: DeployStack | None = None
 
 
 class ModelSource:

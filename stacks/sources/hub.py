@@ -29,6 +29,7 @@ class HubSource(SageMakerSource):
             "framework": self.framework,
             "spec": self.packaging_spec(model),
             "serving_environment": self.serving_environment(model),
+            "deployer": resources.deployer,
         }
 
     def image_uri(self, model, region: str) -> str:

@@ -17,6 +17,7 @@ class DatasetPipelineSource(SageMakerSource):
             # Only a Glue dataset can be prepared inside a model's pipeline ({"prepare": true}).
             "glue_job_name": dataset.glue_job_name if dataset.prepare == "glue" else None,
             "curated_prefixes": dataset.curated_prefixes,
+            "deployer": resources.deployer,
         }
 
 

@@ -203,6 +203,7 @@ def test_one_stack_per_model_and_one_dataset_stack_per_dataset(app):
         "mlkit-ap-dataset-churn",
         "mlkit-ap-dataset-houses",
         "mlkit-ap-dataset-plans",
+        "mlkit-ap-deploy",
         "mlkit-ap-operations",
         "mlkit-ap-price",
         "mlkit-ap-segments",

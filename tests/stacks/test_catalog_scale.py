@@ -85,7 +85,9 @@ def test_two_hundred_models_pass_nag(app, config):
     operations = operations_stack_names(config)
     assert len(operations) == -(-MODELS // MODELS_PER_DASHBOARD)  # a part per dashboard page
     assert set(operations) <= set(app.raw)
-    assert len(app.templates) == 2 + len(operations) + sagemaker_or_guardrail + datasets  # + data and api
+    assert (
+        len(app.templates) == 3 + len(operations) + sagemaker_or_guardrail + datasets
+    )  # + data, api, deploy
 
 
 def test_every_stack_is_well_within_cloudformations_limits(app):
@@ -125,6 +127,38 @@ def test_router_policies_fit_iam_at_their_longest(app):
     assert sum(document_characters(p["Properties"]["PolicyDocument"]) for p in router_inline) <= 10240
 
 
+def test_deploy_policies_fit_iam_at_their_longest(app):
+    policies = [p["Properties"] for p in app.resources("deploy", "AWS::IAM::ManagedPolicy").values()]
+    assert 1 < len(policies) <= MANAGED_POLICIES_PER_ROLE
+    sizes = [document_characters(policy["PolicyDocument"]) for policy in policies]
+    assert max(sizes) <= MANAGED_POLICY_CHARACTERS, sizes
+    inline = app.resources("deploy", "AWS::IAM::Policy").values()
+    assert sum(document_characters(p["Properties"]["PolicyDocument"]) for p in inline) <= 10240
+
+
+def test_the_deploy_lambda_may_change_exactly_the_pipeline_models_endpoints(app, config):
+    granted: dict[str, set[str]] = {}
+    for policy in app.resources("deploy", "AWS::IAM::ManagedPolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions, resources = (  # one of either is written as a string
+                [value] if isinstance(value, str) else value
+                for value in (statement["Action"], statement["Resource"])
+            )
+            for action in actions:
+                granted.setdefault(action, set()).update(longest_text(r) for r in resources)
+    pipelines = [label for label, model in config.models.items() if model.source in ("training", "autopilot")]
+    assert len(pipelines) == MODELS * 3 // len(KINDS)
+    sagemaker = "arn:aws:sagemaker:us-east-1:" + "1" * 12
+    endpoints = {names.endpoint_name("catalog", label) for label in pipelines}
+    assert granted["sagemaker:CreateEndpoint"] == {
+        f"{sagemaker}:{kind}/{name}{suffix}"
+        for name in endpoints
+        for kind, suffix in (("endpoint", ""), ("model", "-*"), ("endpoint-config", "-*"))
+    }
+    roles = f"arn:aws:iam::{'1' * 12}:role"
+    assert granted["iam:PassRole"] == {f"{roles}/{names.model_role_name('catalog', m)}" for m in pipelines}
+
+
 def test_router_may_invoke_exactly_the_configured_endpoints(app, config):
     granted = set()
     for policy in router_policies(app):
@@ -152,12 +186,16 @@ def test_router_environment_fits_lambda_and_its_registry_names_every_model(app, 
 def test_cfn_lint_is_clean_on_every_kind_of_stack(app, config):
     """Stacks of one kind differ only in names: lint the API, data, two operations parts, a dataset and one
     model of each kind."""
-    picked = {names.api_stack_name("catalog"), names.data_stack_name("catalog")}
+    picked = {
+        names.api_stack_name("catalog"),
+        names.data_stack_name("catalog"),
+        names.deploy_stack_name("catalog"),
+    }
     picked.update(operations_stack_names(config)[:2])  # the first part, and a part holding a page alone
     picked.add(names.dataset_stack_name("catalog", "data000"))
     picked.update(names.model_stack_name("catalog", f"{kind}-{n:03}") for n, kind in enumerate(KINDS))
     picked &= set(app.raw)
-    assert len(picked) == 5 + len(KINDS) - 1  # every kind but plain Bedrock has a stack
+    assert len(picked) == 6 + len(KINDS) - 1  # every kind but plain Bedrock has a stack
     for stack_name in sorted(picked):
         assert [str(f) for f in lint_template(app.raw[stack_name], config.region)] == [], stack_name
 
@@ -182,6 +220,13 @@ def test_a_catalogue_iam_cannot_hold_is_one_config_error_naming_the_key(tmp_path
     message = load_error(tmp_path, 450, "m", entry)
     assert message.count("\n") == 0
     assert message.startswith("models: 450 models need ") and "at most 10" in message
+
+
+def test_more_pipeline_models_than_the_deploy_role_holds_is_a_config_error(tmp_path):
+    trained = {"source": "training", "dataset": "churn", "target": "churned"}
+    message = load_error(tmp_path, 200, "trained", trained)
+    assert message.count("\n") == 0
+    assert message.startswith("models: 200 pipeline models need ") and "deploy Lambda" in message
 
 
 def test_too_many_created_guardrails_is_a_config_error(tmp_path):

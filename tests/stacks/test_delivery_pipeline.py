@@ -280,7 +280,7 @@ def test_the_source_role_may_use_the_connection_under_its_own_prefix(pipeline):
         for policy in resources(pipeline, "AWS::IAM::Policy").values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement.get("Resource") == connection
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     ]
     assert "codeconnections:UseConnection" in granted
     assert "codestar-connections:UseConnection" in granted  # CDK's own, kept for older connections

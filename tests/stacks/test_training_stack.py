@@ -98,6 +98,14 @@ def statements(app, part: str) -> list[dict]:
     return found
 
 
+def deploy_statements(app) -> list[dict]:
+    """The environment's deploy Lambda's grants (its managed policies)."""
+    found = []
+    for policy in resources(app, "deploy", "AWS::IAM::ManagedPolicy").values():
+        found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
 def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -110,6 +118,7 @@ def test_one_dataset_stack_per_dataset_and_one_stack_per_model(app):
         "mlkit-tr-data",
         "mlkit-tr-dataset-churn",
         "mlkit-tr-dataset-fraud",
+        "mlkit-tr-deploy",
         "mlkit-tr-fraud",
         "mlkit-tr-operations",
     ]
@@ -292,11 +301,19 @@ def test_pass_role_names_exactly_the_models_execution_role(app):
         if "sagemaker.amazonaws.com" in json.dumps(role["Properties"]["AssumeRolePolicyDocument"])
     ]
     assert len(roles) == 1
-    passing = [s for s in statements(app, "churn") if "iam:PassRole" in as_list(s["Action"])]
-    assert len(passing) == 2  # the state machine (training) and the deploy Lambda (hosting)
-    for statement in passing:
-        assert statement["Resource"] == {"Fn::GetAtt": [roles[0], "Arn"]}
-        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    role_name = resources(app, "churn", "AWS::IAM::Role")[roles[0]]["Properties"]["RoleName"]
+    assert role_name == "mlkit-tr-churn-model"
+    to_sagemaker = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    (training,) = [s for s in statements(app, "churn") if "iam:PassRole" in as_list(s["Action"])]
+    assert training["Resource"] == {"Fn::GetAtt": [roles[0], "Arn"]}
+    assert training["Condition"] == to_sagemaker
+    # Hosting: the environment's deploy Lambda passes each pipeline model's role by its name.
+    hosting = [s for s in deploy_statements(app) if "iam:PassRole" in as_list(s["Action"])]
+    assert all(statement["Condition"] == to_sagemaker for statement in hosting)
+    passed = sorted(render_tokens(r) for s in hosting for r in as_list(s["Resource"]))
+    assert passed == [
+        f"arn:aws:iam::<AWS::AccountId>:role/mlkit-tr-{model}-model" for model in sorted(MODELS)
+    ]
 
 
 def test_jobs_and_endpoints_are_scoped_by_prefix(app):
@@ -307,16 +324,22 @@ def test_jobs_and_endpoints_are_scoped_by_prefix(app):
     assert granted["sagemaker:CreateTrainingJob"] == [
         "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:training-job/mlkit-tr-churn-*"
     ]
-    assert sorted(granted["sagemaker:UpdateEndpoint"]) == [
-        "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:endpoint-config/mlkit-tr-churn-*",
-        "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:endpoint/mlkit-tr-churn",
-        "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:model/mlkit-tr-churn-*",
+    # The state machine waits on its own endpoint; the deploy Lambda changes the models' endpoints only.
+    assert granted["sagemaker:DescribeEndpoint"] == [
+        "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:endpoint/mlkit-tr-churn"
     ]
-    assert (
-        granted["sagemaker:DescribeEndpoint"].count(
-            "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>:endpoint/mlkit-tr-churn"
-        )
-        == 2
+    assert "sagemaker:UpdateEndpoint" not in granted
+    deployed = [
+        render_tokens(r)
+        for s in deploy_statements(app)
+        if "sagemaker:UpdateEndpoint" in s["Action"]
+        for r in as_list(s["Resource"])
+    ]
+    sagemaker = "arn:aws:sagemaker:eu-west-1:<AWS::AccountId>"
+    assert sorted(deployed) == sorted(
+        f"{sagemaker}:{kind}/mlkit-tr-{model}{suffix}"
+        for model in MODELS
+        for kind, suffix in (("endpoint", ""), ("model", "-*"), ("endpoint-config", "-*"))
     )
 
 
