@@ -106,9 +106,9 @@ schema: deps  ## regenerate config/mlkit.schema.json and config/delivery.schema.
 images: deps  ## regenerate stacks/images/table.json from the sagemaker SDK's image_uris
 	$(PY) -m stacks.images.generate
 
-jumpstart: deps  ## resolve a JumpStart model's spec into stacks/sources/jumpstart/specs/: make jumpstart MODEL=id VERSION=x.y.z
+jumpstart: deps  ## resolve a JumpStart model's spec into sources/jumpstart/specs/: make jumpstart MODEL=id VERSION=x.y.z
 	@test -n "$(MODEL)" -a -n "$(VERSION)" || { echo "usage: make jumpstart MODEL=<model id> VERSION=<exact version>"; exit 2; }
-	$(PY) -m mlkit.jumpstart $(MODEL) $(VERSION)
+	$(PY) -m sources.jumpstart.resolve $(MODEL) $(VERSION)
 
 lint: deps  ## ruff over all Python
 	$(VENV)/bin/ruff check .

@@ -16,7 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.catalog import catalog  # noqa: E402
-from benchmarks.report import write_section  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from benchmarks.synth import CDK_FLAGS, FLOOR_CASE, alternating_samples  # noqa: E402
 
 
@@ -58,9 +58,7 @@ def main() -> None:
         f"Growth per added model (least squares over the sizes): **+{growth:.4f}×** of the floor "
         "(target ≤ +0.04×). Target for 100 models: ≤ 5×.",
     ]
-    text = "\n".join(lines)
-    print(text)
-    write_section("catalog", text)
+    publish("catalog", lines)
 
 
 if __name__ == "__main__":

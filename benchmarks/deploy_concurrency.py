@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.catalog import catalog  # noqa: E402
-from benchmarks.report import write_section  # noqa: E402
+from benchmarks.report import publish  # noqa: E402
 from mlkit.emulator import Emulator  # noqa: E402
 from mlkit.local_run import assembly_directory, cdk_environment, deploy, remove_assemblies  # noqa: E402
 from mlkit.plan import dependency_waves, read_stacks  # noqa: E402
@@ -97,9 +97,7 @@ def main() -> None:
         "the emulator's own work per stack, on this machine's cores; on AWS, where a stack waits minutes "
         "for its resources, `make plan` estimates the gain.",
     ]
-    text = "\n".join(lines)
-    print(text)
-    write_section("deploy-concurrency", text)
+    publish("deploy-concurrency", lines)
 
 
 if __name__ == "__main__":

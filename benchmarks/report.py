@@ -29,3 +29,10 @@ def write_section(name: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     README.write_text(text)
+
+
+def publish(name: str, lines: list[str]) -> None:
+    """Print a benchmark's lines and write them as its section of benchmarks/README.md."""
+    text = "\n".join(lines)
+    print(text)
+    write_section(name, text)

@@ -11,8 +11,8 @@ from mlkit.access.state_machines import named_values, task_call, task_checks
 from mlkit.checks import stack_outputs
 from mlkit.deployed_roles import task_states
 from mlkit.report import NotEmulated, Report, StepFailed
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 SCOPE = "iam"
 NOT_DECIDED = (

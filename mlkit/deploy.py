@@ -11,12 +11,12 @@ Then `cdk deploy --require-approval never`. Exit codes: the CLI's, 1 when refuse
 assembly, 3 when the diff fails (AWS unreachable, no credentials).
 """
 
-import argparse
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from mlkit import environment_file
 from mlkit.plan import annotate, dependency_waves, deploy_arguments, read_stacks, wave_labels
 
 CDK = ("npx", "--no-install", "cdk")
@@ -70,17 +70,16 @@ def run_annotated(command: list[str], labels: Mapping[str, str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default=None, help="config/<ENV>.yaml (default: MLKIT_ENV or dev)")
+    parser = environment_file.argument_parser(__doc__)
     parser.add_argument("--assembly", default="cdk.out", help="the synthesized cloud assembly (cdk.out)")
     parser.add_argument("--yes", action="store_true", help="confirm security-sensitive changes (CI)")
     args = parser.parse_args(argv)
-    from stacks.config import ConfigError, load_config, select_config_path
-
+    config = environment_file.load(args)
+    if config is None:
+        return 2
     try:
-        config = load_config(select_config_path(env=args.env))
         waves = dependency_waves(read_stacks(Path(args.assembly), config.environment))
-    except (ConfigError, FileNotFoundError) as error:
+    except FileNotFoundError as error:
         print(f"mlkit: {error}", file=sys.stderr)
         return 2
     stacks = sum(len(wave) for wave in waves)

@@ -23,6 +23,8 @@ STATE_FILE = ROOT / ".cache" / "emulator.json"
 
 def state_file() -> Path:
     return Path(os.environ.get("MLKIT_EMULATOR_STATE") or STATE_FILE)
+
+
 PREFERRED_PORT = 4599
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

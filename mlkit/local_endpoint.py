@@ -68,8 +68,8 @@ def pipeline_definition(clients, stack_name: str) -> dict:
 
 def state_names() -> tuple[str, str]:
     """(containers state, deploy state), as the stacks name them; imported late, since they load the CDK."""
+    from sources.training.stack import CONTAINERS_STATE
     from stacks.constructs.deploy_steps import DEPLOY_STATE
-    from stacks.training_stack import CONTAINERS_STATE
 
     return CONTAINERS_STATE, DEPLOY_STATE
 

@@ -3,7 +3,7 @@
 Usage: python -m mlkit.local_run [--env dev] [--keep] [--down]
 """
 
-import argparse
+import importlib
 import os
 import shutil
 import subprocess
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import boto3
 
+from mlkit import environment_file
 from mlkit.access.enforcer import AccessEmulation, enforcing
 from mlkit.access_checks import replay_pipelines, report_access
 from mlkit.checks import check_data_stack, not_emulated_data_parts, resource_count
@@ -25,8 +26,8 @@ from mlkit.operations_checks import report_operations
 from mlkit.plan import annotate, dependency_waves, deploy_arguments, read_stacks, wave_labels
 from mlkit.report import FAILED, Report, StepFailed
 from mlkit.route_checks import load_router_step
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 EMULATOR_ACCOUNT = "123456789012"  # moto's account
 
@@ -111,10 +112,16 @@ def verify(report: Report, emulator: Emulator, config) -> None:
             raise not_emulated_data_parts()
         load_router_step(report, run)
         for label, model in config.models.items():
-            source_of(model).run_locally(report, run, label, model)
+            model_rows(report, run, label, model)
         report_operations(report, run)
         replay_pipelines(report, run)
         report_access(report, access)
+
+
+def model_rows(report: Report, run: Run, label: str, model):
+    """The model's rows, from its source's ``local.py``: only the local run imports those modules."""
+    local = importlib.import_module(f"{source_of(model).package}.local")
+    return local.run_locally(report, run, label, model)
 
 
 def delivery(report: Report, emulator: Emulator, config) -> None:
@@ -171,8 +178,7 @@ def idle_cost_line(config, emulator: Emulator) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default=None, help="config/<ENV>.yaml (default: MLKIT_ENV or dev)")
+    parser = environment_file.argument_parser(__doc__)
     parser.add_argument("--keep", action="store_true", help="leave the emulator running (make local-up)")
     parser.add_argument("--down", action="store_true", help="stop a kept emulator (make local-down)")
     args = parser.parse_args(argv)
@@ -181,12 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     # stacks.config loads the CDK's jsii runtime, whose Node end-of-life banner would open the report.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from stacks.config import ConfigError, load_config, select_config_path
-
-    try:
-        config = load_config(select_config_path(env=args.env))
-    except ConfigError as error:
-        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+    config = environment_file.load(args)
+    if config is None:
         return 2
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     # The emulator inherits this: the route proofs read moto's recorder, which writes here, not in the cwd.

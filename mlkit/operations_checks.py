@@ -7,8 +7,8 @@ their thresholds, filters and actions on the alerts topic.
 
 from mlkit.checks import stack_outputs
 from mlkit.report import NotEmulated, StepFailed
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 ALARMS_NOT_EMULATED = (
     "moto's CloudFormation creates no AWS::CloudWatch::Alarm: tests/stacks/test_operations_stack.py "

@@ -15,7 +15,6 @@ one after another. That bounds the CLI's schedule from above: it starts a stack 
 dependencies are done, even before the rest of the previous wave.
 """
 
-import argparse
 import json
 import re
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlkit import environment_file
 from mlkit.deploy_times import STACK_OVERHEAD_SECONDS, UNLISTED_SECONDS, creation_seconds
 
 FAST, SLOW = 0, 1  # the two ends of each figure (mlkit/deploy_times.py)
@@ -227,23 +227,18 @@ def render(config, stacks, *, concurrencies: Sequence[int], every_stack: bool, w
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default=None, help="config/<ENV>.yaml (default: MLKIT_ENV or dev)")
-    parser.add_argument("--config", default=None, help="a config file elsewhere (instead of --env)")
+    parser = environment_file.argument_parser(__doc__, other_file=True)
     parser.add_argument("--assembly", default="cdk.out", help="the synthesized cloud assembly (cdk.out)")
     parser.add_argument("--concurrency", type=int, default=None, help="also estimate at N stacks at once")
     parser.add_argument("--all", action="store_true", help="list every stack of every wave")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error("--concurrency: at least 1 stack at once")
-    from stacks.config import ConfigError, load_config, select_config_path
-
-    try:
-        config = load_config(select_config_path(config=args.config, env=args.env))
-        stacks = read_stacks(Path(args.assembly), config.environment)
-    except ConfigError as error:
-        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+    config = environment_file.load(args)
+    if config is None:
         return 2
+    try:
+        stacks = read_stacks(Path(args.assembly), config.environment)
     except FileNotFoundError as error:
         print(f"mlkit: {error}", file=sys.stderr)
         return 2

@@ -1,28 +1,24 @@
-"""`make local`, pre-trained models: call each through the real router handler, in-process.
+"""`make local`, the router: load it as deployed, call it in-process, check the endpoints it calls.
 
 The router reads the registry the API stack deployed, so what is checked is what was deployed.
-Lambda invoke needs Docker, so the handler runs here instead. Each hosting type and source is
-checked in its own way (mlkit/route_proof.py says what each proof rests on); what the emulator
-cannot run is reported as not emulated.
+Lambda invoke needs Docker, so the handler runs here instead. Each hosting type is checked in its
+own way (mlkit/route_proof.py says what each proof rests on); each source's rows (sources/<name>/
+local.py) use these, and report what the emulator cannot run as not emulated.
 """
 
 import json
 import uuid
 
 from lambdas.shared.registry import FILE_VARIABLE
-from mlkit.checks import stack_outputs
 from mlkit.deployed_registry import registry_file
 from mlkit.hosting_checks import check_endpoint_config
 from mlkit.local_endpoint import lambda_module
 from mlkit.report import NotEmulated, Report, StepFailed
-from mlkit.route_proof import as_bytes, call, converse_stub, prove_inline, prove_queued, sample_request
+from mlkit.route_proof import as_bytes, call, prove_inline, prove_queued, sample_request
 from stacks import names
 
 JSON = "application/json"
-CONVERSE_TEXT = "mlkit local run"
 RECORDED = "the emulator recorded one"
-# The emulated variant deploys no guardrail (moto has no Bedrock): its stack says so in this output.
-GUARDRAIL_NOT_EMULATED = "not-emulated"
 
 
 def load_router(clients, api_stack: str, emulator_environment: dict[str, str], credentials=None):
@@ -117,71 +113,3 @@ def queued_detail(row, run, label: str, request, content_type: str, accept: str 
         "endpoint config says)"
     )
     return proof
-
-
-def check_bedrock(report: Report, run, label: str, model) -> None:
-    report.attempt(
-        label,
-        "router calls Converse on this model",
-        run.router_blocked,
-        lambda row: converse_route(row, run, label, model),
-    )
-    with report.step(label, "Converse answer, guardrail screening"):
-        raise NotEmulated(
-            "moto has no Bedrock runtime or guardrails: tests/lambdas/test_router_bedrock.py covers the "
-            "router's Converse path and the template tests the guardrail"
-        )
-
-
-def converse_route(row, run, label: str, model) -> None:
-    with converse_stub(run.router, CONVERSE_TEXT) as calls:
-        answer = call(
-            run.router,
-            "POST",
-            f"/models/{label}/invoke",
-            json.dumps({"prompt": "hello"}),
-            {"Content-Type": JSON},
-        )
-    if answer.status != 200 or json.loads(answer.body).get("text") != CONVERSE_TEXT:
-        raise StepFailed(f"router answered {answer.status}: {answer.text()}")
-    if len(calls) != 1:
-        raise StepFailed(f"the router made {len(calls)} Converse calls for one request")
-    params, inference = calls[0], model.inference
-    sent = {
-        "modelId": params.get("modelId"),
-        "maxTokens": params.get("inferenceConfig", {}).get("maxTokens"),
-        "temperature": params.get("inferenceConfig", {}).get("temperature"),
-    }
-    wanted = {
-        "modelId": model.model_id,
-        "maxTokens": inference.max_tokens,
-        "temperature": inference.temperature,
-    }
-    if sent != wanted:
-        raise StepFailed(f"the router called Converse with {sent}; the config says {wanted}")
-    guardrail = check_guardrail(run, label, model, params.get("guardrailConfig"))
-    row.detail = (
-        f"POST /models/{label}/invoke → Converse({model.model_id}, maxTokens {inference.max_tokens}, "
-        f"temperature {inference.temperature}, {guardrail}) → 200 with the answer's text "
-        "(Converse answered in-process by a botocore stub on the router's own client)"
-    )
-
-
-def check_guardrail(run, label: str, model, sent: dict | None) -> str:
-    """The guardrail the router passes is the model's: none, the configured id, or the one deployed."""
-    settings = model.guardrail
-    if settings is None:
-        if sent:
-            raise StepFailed(f"the config sets no guardrail, but the router sends {sent}")
-        return "no guardrail"
-    if settings.creates_guardrail:
-        stack = names.model_stack_name(run.environment, label)
-        deployed = stack_outputs(run.clients("cloudformation"), stack).get("GuardrailId")
-        if deployed in (None, GUARDRAIL_NOT_EMULATED):
-            return "guardrail created on AWS only (the emulated variant deploys none)"
-        wanted = {"guardrailIdentifier": deployed}
-    else:
-        wanted = {"guardrailIdentifier": settings.id, "guardrailVersion": settings.version or "DRAFT"}
-    if not sent or any(sent.get(key) != value for key, value in wanted.items()):
-        raise StepFailed(f"the router sends guardrail {sent}; the deployed model's is {wanted}")
-    return f"guardrail {sent['guardrailIdentifier']} version {sent.get('guardrailVersion')}"

@@ -8,15 +8,14 @@ from the environment (AWS_PROFILE, AWS_ENDPOINT_URL for the emulator, ...); the 
 to the config's.
 """
 
-import argparse
 import json
 import sys
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mlkit import environment_file
 from stacks import names
-from stacks.config import ConfigError, load_config, select_config_path
 
 PIPELINE_SOURCES = ("training", "autopilot")
 
@@ -60,16 +59,14 @@ def start(model: str, config, session=None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = environment_file.argument_parser(__doc__)
     parser.add_argument("model", help="a training model's name in the config")
-    parser.add_argument("--env", default=None, help="config/<ENV>.yaml (default: MLKIT_ENV or dev)")
     args = parser.parse_args(argv)
-    try:
-        config = load_config(select_config_path(env=args.env))
-        print(json.dumps(start(args.model, config), indent=2))
-    except ConfigError as error:
-        print(f"mlkit: invalid config\n{error}", file=sys.stderr)
+    config = environment_file.load(args)
+    if config is None:
         return 2
+    try:
+        print(json.dumps(start(args.model, config), indent=2))
     except TrainError as error:
         print(f"mlkit train: {error}", file=sys.stderr)
         return 1

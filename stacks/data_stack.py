@@ -58,20 +58,7 @@ class DataStack(cdk.Stack):
             for kind in ("raw", "curated", "artifacts", "logs")
         }
         self.log_bucket = self._log_bucket(config, destroy, auto_delete_objects)
-        buckets = {}
-        for name in ("Raw", "Curated", "Artifacts"):
-            buckets[name] = SecureBucket(
-                self,
-                name,
-                encryption_key=self.key,
-                log_bucket=self.log_bucket,
-                noncurrent_version_days=config.data.noncurrent_version_days,
-                abort_multipart_days=config.data.abort_multipart_days,
-                destroy=destroy,
-                auto_delete_objects=auto_delete_objects,
-                event_bridge=name == "Raw",  # uploads start the training pipelines
-                bucket_name=self.bucket_names[name.lower()],
-            ).bucket
+        buckets = self._data_buckets(config, destroy, auto_delete_objects)
         self.raw_bucket = buckets["Raw"]
         self.curated_bucket = buckets["Curated"]
         self.artifacts_bucket = buckets["Artifacts"]
@@ -92,6 +79,24 @@ class DataStack(cdk.Stack):
             BedrockInvocationLogging(self, "BedrockInvocationLogging", bucket=self.log_bucket)
         self._accept_cdk_provider_findings()
         self._outputs()
+
+    def _data_buckets(self, config: MlKitConfig, destroy: bool, auto_delete_objects: bool) -> dict:
+        """The raw, curated and artifacts buckets, by construct id."""
+        return {
+            name: SecureBucket(
+                self,
+                name,
+                encryption_key=self.key,
+                log_bucket=self.log_bucket,
+                noncurrent_version_days=config.data.noncurrent_version_days,
+                abort_multipart_days=config.data.abort_multipart_days,
+                destroy=destroy,
+                auto_delete_objects=auto_delete_objects,
+                event_bridge=name == "Raw",  # uploads start the training pipelines
+                bucket_name=self.bucket_names[name.lower()],
+            ).bucket
+            for name in ("Raw", "Curated", "Artifacts")
+        }
 
     def _accept_cdk_provider_findings(self) -> None:
         # CDK's singleton Lambda that empties the buckets on destroy (removal: destroy).

@@ -10,8 +10,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks import names
-from stacks.config.custom import DatasetDefinition
-from stacks.config.datasets import GLUE, DatasetSettings
+from stacks.config.datasets import GLUE, DatasetDefinition, DatasetSettings
 from stacks.config.flow_file import ANY_BUCKET, check_flow
 from stacks.constructs.glue_prepare_job import GluePrepareJob, job_arguments
 from stacks.constructs.pipeline import DATASET_EVENT_SOURCE, DATASET_PREPARED, PipelineStateMachine
@@ -85,37 +84,9 @@ class DatasetStack(cdk.Stack):
             table=table,
             definition=definition,
         )
-        if settings.prepare == "glue":
-            self.job = GluePrepareJob(
-                self,
-                "GlueJob",
-                job_name=self.glue_job_name,
-                dataset=dataset,
-                key=key,
-                raw_bucket=raw,
-                curated_bucket=curated,
-                database=database_name,
-                table=table,
-                arguments=arguments,
-                workers=workers or settings.resolved_workers,
-            )
-            run, timeout = self._glue_run(), GLUE_TIMEOUT
-        else:
-            self.job = ProcessingPrepareJob(
-                self,
-                "ProcessingJob",
-                environment_name=environment_name,
-                dataset=dataset,
-                key=key,
-                raw_bucket=raw,
-                curated_bucket=curated,
-                arguments=arguments,
-                settings=settings,
-                flow_sources=self._flow_sources(settings),
-            )
-            self.prepare_job_name = self.job.job_prefix
-            run = self.job.chain
-            timeout = cdk.Duration.seconds(self.job.runtime_seconds + PROCESSING_SLACK_SECONDS)
+        run, timeout = self._prepare_job(
+            environment_name, key, raw, curated, database_name, table, arguments, workers, settings
+        )
         pipeline = PipelineStateMachine(
             self,
             "Prepare",
@@ -130,6 +101,43 @@ class DatasetStack(cdk.Stack):
         output = "GlueJobName" if settings.prepare == "glue" else "ProcessingJobPrefix"
         cdk.CfnOutput(self, output, value=self.prepare_job_name)
         cdk.CfnOutput(self, "StateMachineArn", value=self.state_machine.state_machine_arn)
+
+    def _prepare_job(
+        self, environment_name, key, raw, curated, database_name, table, arguments, workers, settings
+    ) -> tuple[sfn.IChainable, cdk.Duration]:
+        """The dataset's preparation job (Glue, or a Processing job) and its run step and timeout."""
+        if settings.prepare == "glue":
+            self.job = GluePrepareJob(
+                self,
+                "GlueJob",
+                job_name=self.glue_job_name,
+                dataset=self.dataset,
+                key=key,
+                raw_bucket=raw,
+                curated_bucket=curated,
+                database=database_name,
+                table=table,
+                arguments=arguments,
+                workers=workers or settings.resolved_workers,
+            )
+            run, timeout = self._glue_run(), GLUE_TIMEOUT
+        else:
+            self.job = ProcessingPrepareJob(
+                self,
+                "ProcessingJob",
+                environment_name=environment_name,
+                dataset=self.dataset,
+                key=key,
+                raw_bucket=raw,
+                curated_bucket=curated,
+                arguments=arguments,
+                settings=settings,
+                flow_sources=self._flow_sources(settings),
+            )
+            self.prepare_job_name = self.job.job_prefix
+            run = self.job.chain
+            timeout = cdk.Duration.seconds(self.job.runtime_seconds + PROCESSING_SLACK_SECONDS)
+        return run, timeout
 
     def _flow_sources(self, settings: DatasetSettings) -> list:
         """The flow's S3 sources (the config load checked their bucket; the job reads the raw bucket)."""

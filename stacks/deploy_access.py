@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 
+from sources import source_of
+from sources.base import Grant
 from stacks import names
 from stacks.constructs.hosting_settings import uses_kms_storage
 from stacks.router_access import LONGEST, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_CHARACTERS, pack_policies
-from stacks.sources import source_of
-from stacks.sources.base import Grant
 
 # What lambdas/shared/endpoints.py calls (tags on create need AddTags).
 DEPLOY_ACTIONS = tuple(

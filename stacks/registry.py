@@ -1,11 +1,11 @@
 """The router's registry file, built from an environment's config through the registry contract.
 
 The contract (entry shapes, the file, its parser) is lambdas/shared/registry.py; each model's source
-(stacks/sources) writes its own entry.
+(sources/) writes its own entry.
 """
 
 from lambdas.shared import registry as contract
-from stacks.sources import source_of
+from sources import source_of
 
 
 def registry_document(environment: str, models: dict, created_guardrails: set[str] = frozenset()) -> str:

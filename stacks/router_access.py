@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 
 from lambdas.shared import registry, router_metrics
+from sources import source_of
+from sources.base import ArnParts, Grant, InvokeGrantee
 from stacks import names
-from stacks.sources import source_of
-from stacks.sources.base import ArnParts, Grant, InvokeGrantee
 
 # IAM: a managed policy holds at most 6,144 characters (whitespace aside); a role takes at most 10
 # managed policies unless its account's quota was raised.

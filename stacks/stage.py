@@ -3,6 +3,8 @@
 import aws_cdk as cdk
 from constructs import Construct
 
+from sources import source_of
+from sources.base import StageResources
 from stacks import names
 from stacks.api_stack import ApiStack
 from stacks.config import MlKitConfig
@@ -24,8 +26,6 @@ from stacks.router_access import (
     pack_policies,
     router_grants,
 )
-from stacks.sources import source_of
-from stacks.sources.base import StageResources
 
 
 class MlKitStage(cdk.Stage):
@@ -73,25 +73,7 @@ class MlKitStage(cdk.Stage):
         self.operations_stacks = self._operations_stacks(stack_settings)
         self.operations = self.operations_stacks[0]
 
-        # One dataset stack per dataset: its Glue job runs once per upload, whatever the models sharing it.
-        self.dataset_stacks = {
-            dataset: DatasetStack(
-                self,
-                f"Dataset-{dataset}",
-                stack_name=names.dataset_stack_name(environment, dataset),
-                description=f"mlkit {environment}: Glue job of dataset {dataset}",
-                environment_name=environment,
-                dataset=dataset,
-                definition=definition,
-                key=self.data.key,
-                bucket_names=self.data.bucket_names,
-                database_name=self.data.database_name,
-                settings=config.dataset_setting(dataset),
-                **stack_settings,
-            )
-            for dataset, definition in config.datasets.items()
-        }
-
+        self.dataset_stacks = self._dataset_stacks(stack_settings)
         self.deployer = self._deploy_stack(stack_settings)
         self.model_stacks = self._model_stacks(emulated, stack_settings)
         self.api = self._api_stack(stack_settings)
@@ -106,6 +88,27 @@ class MlKitStage(cdk.Stage):
         cdk.Aspects.of(self).add(
             EncryptedLogGroups(key_arn=self.data.key.key_arn, retention_days=config.logs.retention_days)
         )
+
+    def _dataset_stacks(self, stack_settings: dict) -> dict[str, DatasetStack]:
+        """One dataset stack per dataset: its job runs once per upload, whatever the models sharing it."""
+        environment = self.config.environment
+        return {
+            dataset: DatasetStack(
+                self,
+                f"Dataset-{dataset}",
+                stack_name=names.dataset_stack_name(environment, dataset),
+                description=f"mlkit {environment}: Glue job of dataset {dataset}",
+                environment_name=environment,
+                dataset=dataset,
+                definition=definition,
+                key=self.data.key,
+                bucket_names=self.data.bucket_names,
+                database_name=self.data.database_name,
+                settings=self.config.dataset_setting(dataset),
+                **stack_settings,
+            )
+            for dataset, definition in self.config.datasets.items()
+        }
 
     def _operations_stacks(self, stack_settings: dict) -> list[OperationsStack]:
         """The operations parts, each deployed after the one before: alarms move only into a later part."""

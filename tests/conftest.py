@@ -114,3 +114,22 @@ def spark():
 
     with local_spark() as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+def router_run(request, tmp_path_factory):
+    """A local-run Run on a moto server thread with the real router for the test module's ``CONFIG``
+    (and its ``ENV``'s buckets): route checks run against it as `make local` runs them."""
+    from tests.mlkit.emulated import emulated_run
+
+    module = request.module
+    with emulated_run(tmp_path_factory.mktemp(module.ENV), module.CONFIG, module.ENV) as run:
+        yield run
+
+
+@pytest.fixture
+def retarget(router_run, monkeypatch):
+    """Changes one registered model of ``router_run``'s router, for the calling test only."""
+    from tests.mlkit.emulated import retargeting
+
+    return retargeting(router_run, monkeypatch)

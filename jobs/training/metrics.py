@@ -47,7 +47,7 @@ def baseline_line(metric: str, value: float) -> str:
 
 def metric_regex(channel: str, name: str) -> str:
     """The regex whose first group is the value metric_line() printed."""
-    # Kept to the plain form of stacks/constructs/training_steps.py: SageMaker's regex flavour is not
+    # Kept to the plain form of sources/training/training_steps.py: SageMaker's regex flavour is not
     # documented beyond simple groups, so no look-behind.
     return f"{re.escape(channel)}-{re.escape(name)}:{NUMBER}"
 

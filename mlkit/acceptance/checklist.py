@@ -16,8 +16,8 @@ from mlkit.acceptance.waiting import Progress, Waiter, Watch, record
 from mlkit.checks import stack_outputs
 from mlkit.client import error_line, parsed_json
 from mlkit.report import FAILED, OK, SKIPPED, Report, StepFailed, StepSkipped
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 INVOKE = "invoke through the API"
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5})

@@ -91,6 +91,28 @@ def confirm(lines: list[str], total: float, plan, environment: str, yes: bool, s
     return stdin.readline().strip().lower() in ("y", "yes")
 
 
+def pipeline_runs(config, context, args, stdin, stderr):
+    """(the pipeline runs to start, or None; why none, or "") after the cost prompt; (None, None) when
+    there is no terminal to ask and no --yes."""
+    if args.no_pipelines:
+        return None, "--no-pipelines"
+    plan = pipelines.plan(config)
+    if not (plan and plan.runs):
+        return plan, ""
+    estimate = estimate_templates(context.templates, config, prices.load_snapshot())
+    lines, total = pipelines.cost_bound(estimate, config, plan)
+    decision = confirm(lines, total, plan, config.environment, args.yes, stdin, stderr)
+    if decision is None:
+        print(
+            f"mlkit acceptance: no terminal to ask, so no pipeline run was started: confirm with "
+            f"`make acceptance ENV={config.environment} YES=1` (--yes), or check the rest with "
+            "--no-pipelines",
+            file=stderr,
+        )
+        return None, None
+    return (plan, "") if decision else (None, "not confirmed at the prompt")
+
+
 def main(
     argv: list[str] | None = None,
     *,
@@ -126,21 +148,9 @@ def main(
         f"API {context.api.url}",
         file=stderr,
     )
-    plan, declined = (None, "--no-pipelines") if args.no_pipelines else (pipelines.plan(config), "")
-    if plan and plan.runs:
-        estimate = estimate_templates(context.templates, config, prices.load_snapshot())
-        lines, total = pipelines.cost_bound(estimate, config, plan)
-        decision = confirm(lines, total, plan, config.environment, args.yes, stdin, stderr)
-        if decision is None:
-            print(
-                f"mlkit acceptance: no terminal to ask, so no pipeline run was started: confirm with "
-                f"`make acceptance ENV={config.environment} YES=1` (--yes), or check the rest with "
-                "--no-pipelines",
-                file=stderr,
-            )
-            return EXIT_NOT_CONFIRMED
-        if not decision:
-            plan, declined = None, "not confirmed at the prompt"
+    plan, declined = pipeline_runs(config, context, args, stdin, stderr)
+    if declined is None:
+        return EXIT_NOT_CONFIRMED
     report = report or Report()
     report.stream = stderr
     waiter = Waiter(args.timeout_minutes * 60, args.poll_seconds, stream=stderr)

@@ -8,8 +8,8 @@ no template can say: the emails that must be subscribed, the budget's figures, a
 from botocore.exceptions import ClientError
 
 from mlkit.report import StepFailed, StepSkipped
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 ALARM = "AWS::CloudWatch::Alarm"
 DASHBOARD = "AWS::CloudWatch::Dashboard"

@@ -13,11 +13,11 @@ from pathlib import Path
 from mlkit import train
 from mlkit.acceptance.executions import ExecutionWatch
 from mlkit.cost import Estimate
-from mlkit.custom_model_run import SAMPLE_DATA
+from mlkit.dataset_rows import SAMPLE_DATA
 from mlkit.emulator import ROOT
 from mlkit.report import StepFailed, StepSkipped
+from sources import source_of
 from stacks import names
-from stacks.sources import source_of
 
 PREPARATION, PIPELINE_RUN = "preparation run", "pipeline run"
 DATASET_EVENT = "the dataset's Dataset Prepared rule"

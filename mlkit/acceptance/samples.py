@@ -1,7 +1,7 @@
 """Each model's sample request, and what its answer through the API must look like.
 
 The requests are the ones `make local` sends, made real: the hub models' sample image
-(mlkit/hub_model_run.py), CSV rows of the curated dataset, features only, as the trained models'
+(sources/hub/local.py), CSV rows of the curated dataset, features only, as the trained models'
 route checks send them (mlkit/local_training.py `feature_rows`), and JSON text for the rest. A real
 model decodes what it is sent, so an image route gets an image and an audio route a WAV, never text.
 
@@ -24,11 +24,11 @@ from typing import NamedTuple
 from lambdas.shared.registry import BEDROCK_SOURCE
 from mlkit import local_training
 from mlkit.client import Answer, error_line, media_type, parsed_json
-from mlkit.custom_model_run import CSV, REQUEST_ROWS
-from mlkit.hub_model_run import PNG, sample_image
 from mlkit.report import StepFailed
 from mlkit.route_proof import as_bytes, sample_request
-from stacks.sources import source_of
+from sources import source_of
+from sources.hub.local import PNG, sample_image
+from sources.training.local import CSV, REQUEST_ROWS
 
 JSON = "application/json"
 WAV = "audio/wav"

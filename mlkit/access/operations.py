@@ -18,7 +18,7 @@ from typing import Any
 
 from mlkit.access import s3_requests as s3
 from mlkit.access.checks import SAGEMAKER_PRINCIPAL, Check, Lookups, Row, arn, key_arn, via
-from stacks.sources.bedrock import PROFILE_GEOGRAPHIES, profile_geography
+from sources.bedrock import PROFILE_GEOGRAPHIES, profile_geography
 
 # ---- SageMaker ------------------------------------------------------------------------------
 

@@ -1,24 +1,21 @@
 """The typed, validated config of each environment (config/<env>.yaml) and of delivery (delivery.yaml).
 
-Names load on first use: the model sources' config modules (stacks/sources) import this package's
-submodules, and the environment's model union imports the sources.
+Names load on first use: the model sources' config modules (sources/<name>/config.py) import this
+package's submodules, and the environment's model union imports the sources. Each source's own config
+model lives in its package.
 """
 
 import importlib
 
 _EXPORTS = {
     "AsyncHosting": "hosting",
-    "AutopilotModel": "custom",
-    "BedrockModel": "pretrained",
     "ConfigError": "base",
     "Delivery": "delivery",
     "DeliveryConfig": "delivery",
     "DeliveryEnvironment": "delivery",
-    "HuggingFaceModel": "pretrained",
     "MlKitConfig": "environment",
     "RealtimeHosting": "hosting",
     "ServerlessHosting": "hosting",
-    "TrainingModel": "custom",
     "load_config": "loader",
     "load_delivery": "loader",
     "select_config_path": "loader",

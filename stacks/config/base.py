@@ -51,7 +51,7 @@ _HOSTING_TAGS = {"serverless", "realtime", "async"}
 
 def _union_tags() -> set[str]:
     """The hosting tags and every registered source's name (the model union's tags)."""
-    from stacks.sources import SOURCES
+    from sources import SOURCES
 
     return _HOSTING_TAGS | set(SOURCES)
 

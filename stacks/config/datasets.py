@@ -1,7 +1,8 @@
 """The optional ``datasets:`` section: how each dataset is prepared before its models train on it.
 
-A dataset is defined by the models that use it (stacks/config/custom.py); this section only says which
-job turns its raw prefix into the curated layout. No entry means ``prepare: glue``, as before.
+A dataset is defined by the models that use it (DatasetSource below, and dataset_definitions merges
+what they say); this section only says which job turns its raw prefix into the curated layout. No
+entry means ``prepare: glue``.
 
     datasets:
       churn: {prepare: processing, instance_type: ml.m5.xlarge}
@@ -9,15 +10,16 @@ job turns its raw prefix into the curated layout. No entry means ``prepare: glue
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, model_validator
 
-from stacks.config.base import StrictModel, invalid
-from stacks.config.hosting import INSTANCE_TYPE
+from stacks.config.base import MediaType, StrictModel, invalid
+from stacks.config.hosting import INSTANCE_TYPE, Hosting, ServerlessHosting
 
-# Where `flow` paths start: the project (the folder with cdk.json), as for entry_point and dockerfile.
+# Where `flow`, entry_point and dockerfile paths start: the project (the folder with cdk.json).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DATASET = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 PREPARE_KINDS = ("glue", "processing", "data_wrangler")
 # The instance types a Data Wrangler processing job runs on (SageMaker developer guide, "Instances").
 DATA_WRANGLER_INSTANCE_TYPES = (
@@ -124,3 +126,73 @@ class DatasetSettings(StrictModel):
 
 
 GLUE = DatasetSettings()
+
+
+class DatasetSource(StrictModel):
+    """What the custom sources share: a dataset under the raw bucket, a target, hosting, a trigger."""
+
+    dataset: str = Field(pattern=DATASET, description="Raw data lives under <raw bucket>/<dataset>/.")
+    target: str = Field(min_length=1, description="The column to predict.")
+    hosting: Hosting = Field(default_factory=ServerlessHosting, description="Default serverless.")
+    trigger: Literal["on_upload", "manual"] = Field(default="on_upload", description="Default on_upload.")
+    content_types: list[MediaType] = Field(
+        default_factory=lambda: ["text/csv"],
+        min_length=1,
+        description="Request media types the route accepts. Default text/csv (rows without a header).",
+    )
+
+    @property
+    def resolved_content_types(self) -> list[str]:
+        return self.content_types
+
+    @model_validator(mode="after")
+    def _hosting_a_pipeline_can_give(self) -> "DatasetSource":
+        # The pipeline's deploy Lambda creates these endpoints at run time, after CloudFormation has run,
+        # so there is no variant yet for an autoscaling target to register (see the README).
+        if getattr(self.hosting, "autoscaling", None) is not None:
+            raise invalid(
+                "hosting.autoscaling",
+                "endpoints that a training or Autopilot pipeline creates are not autoscaled yet: "
+                "remove autoscaling and size initial_count instead",
+            )
+        return self
+
+
+class DatasetDefinition(NamedTuple):
+    """What a dataset is, for its one Glue job: every model on the dataset agrees on it."""
+
+    target: str
+    features: list[str] | None = None
+    column_types: dict[str, str] | None = None
+    validation_fraction: float | None = None
+
+
+# The fields that say what a dataset is; a model defines those it has (Autopilot only the target).
+DEFINITION_FIELDS = DatasetDefinition._fields
+
+
+def defined_fields(model: DatasetSource) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in DEFINITION_FIELDS if hasattr(model, name)}
+
+
+def dataset_definitions(models: dict[str, DatasetSource]) -> dict[str, DatasetDefinition]:
+    """Each dataset's definition, merged from the models using it; the first disagreement is an error."""
+    merged: dict[str, dict[str, tuple[str, Any]]] = {}
+    for label, model in models.items():
+        fields = merged.setdefault(model.dataset, {})
+        for name, value in defined_fields(model).items():
+            if name not in fields:
+                fields[name] = (label, value)
+                continue
+            first, agreed = fields[name]
+            if value != agreed:
+                raise invalid(
+                    f"models.{label}.{name}",
+                    f"models {first!r} and {label!r} share dataset {model.dataset!r} but not its {name} "
+                    f"({agreed!r} vs {value!r}): models on one dataset must agree on what it is "
+                    "(target, features, column_types, validation_fraction); use another dataset name",
+                )
+    return {
+        dataset: DatasetDefinition(**{name: value for name, (_label, value) in fields.items()})
+        for dataset, fields in merged.items()
+    }

@@ -7,20 +7,15 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from sources import config_models, source_of
+from sources.autopilot.config import AutopilotModel
+from sources.training.config import TrainingModel
 from stacks.config.alerts import AlertSettings, BudgetSettings, LogSettings
 from stacks.config.base import StrictModel, invalid
-from stacks.config.custom import (
-    DATASET,
-    AutopilotModel,
-    DatasetDefinition,
-    TrainingModel,
-    dataset_definitions,
-)
-from stacks.config.datasets import GLUE, DatasetSettings
+from stacks.config.datasets import DATASET, GLUE, DatasetDefinition, DatasetSettings, dataset_definitions
 from stacks.names import DEPLOY_PART
-from stacks.sources import config_models, source_of
 
-# One entry per registered source (stacks/sources), told apart by its `source` key.
+# One entry per registered source (sources/), told apart by its `source` key.
 ModelEntry = Annotated[Union[config_models()], Field(discriminator="source")]  # noqa: UP007
 # Short enough that mlkit-<env>-<model>-<hash> fits SageMaker's 63-character names.
 ModelName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,23}$")]

@@ -1,8 +1,9 @@
-"""How a SageMaker model is hosted: serverless, real-time with autoscaling, or async.
+"""How a SageMaker model is hosted: serverless, real-time with autoscaling, or async; in which VPC.
 
 One hosting model serves every SageMaker source (Hugging Face, training, Autopilot).
 """
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -130,3 +131,21 @@ class AsyncHosting(HostedEndpoint):
 
 
 Hosting = Annotated[ServerlessHosting | RealtimeHosting | AsyncHosting, Field(discriminator="type")]
+
+
+class VpcSettings(StrictModel):
+    """Subnets and security groups the endpoint's containers run in."""
+
+    subnet_ids: list[str] = Field(min_length=1)
+    security_group_ids: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids_look_right(self) -> "VpcSettings":
+        for key, prefix, values in (
+            ("subnet_ids", "subnet-", self.subnet_ids),
+            ("security_group_ids", "sg-", self.security_group_ids),
+        ):
+            for value in values:
+                if not re.fullmatch(rf"{prefix}[0-9a-f]{{8,17}}", value):
+                    raise invalid(key, f"{value!r} is not a {prefix}… id")
+        return self

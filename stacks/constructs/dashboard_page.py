@@ -5,10 +5,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from sources import source_of
 from stacks import names
 from stacks.constructs.dashboard_body import DashboardBody
 from stacks.constructs.model_monitoring import api_graphs, failed_runs_graph, router_graph
-from stacks.sources import source_of
 
 
 def dashboard_page(

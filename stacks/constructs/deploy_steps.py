@@ -16,7 +16,6 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks import names
-from stacks.config.hosting import AsyncHosting
 from stacks.constructs.data_capture import capture_for
 from stacks.constructs.endpoint_alarms import RollbackAlarms
 from stacks.constructs.execution_role import ExecutionRole
@@ -103,16 +102,14 @@ class DeploySteps(Construct):
             latency_ms=hosting.updates.rollback_latency_ms,
         )
         execution_role.allow_logs(names.endpoint_log_group(endpoint_name))
-        self.async_results = None
-        if isinstance(hosting, AsyncHosting):
-            self.async_results = AsyncResults(
-                self,
-                "AsyncResults",
-                model_label=model_label,
-                key=key,
-                bucket=artifacts_bucket,
-                execution_role=execution_role,
-            )
+        self.async_results = AsyncResults.for_hosting(
+            self,
+            hosting,
+            model_label=model_label,
+            key=key,
+            bucket=artifacts_bucket,
+            execution_role=execution_role,
+        )
         event = self._deploy_event(model_label, execution_role.role, key, containers_path)
         capture = capture_for(
             hosting, model_label=model_label, bucket=artifacts_bucket, key=key, execution_role=execution_role

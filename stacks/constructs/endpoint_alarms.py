@@ -7,6 +7,17 @@ from constructs import Construct
 from stacks.constructs.hosting_settings import VARIANT_NAME
 
 
+def endpoint_metric(metric_name: str, dimensions: dict[str, str], statistic: str) -> cloudwatch.Metric:
+    """A SageMaker endpoint metric at one-minute resolution (what alarms and scaling act on)."""
+    return cloudwatch.Metric(
+        namespace="AWS/SageMaker",
+        metric_name=metric_name,
+        dimensions_map=dimensions,
+        statistic=statistic,
+        period=cdk.Duration.minutes(1),
+    )
+
+
 class RollbackAlarms(Construct):
     """Two alarms on the endpoint's variant, with literal names (the endpoint config lists them)."""
 
@@ -14,20 +25,8 @@ class RollbackAlarms(Construct):
         super().__init__(scope, construct_id)
         self.alarm_names = [f"{endpoint_name}-5xx", f"{endpoint_name}-latency"]
         dimensions = {"EndpointName": endpoint_name, "VariantName": VARIANT_NAME}
-        errors = cloudwatch.Metric(
-            namespace="AWS/SageMaker",
-            metric_name="Invocation5XXErrors",
-            dimensions_map=dimensions,
-            statistic="Sum",
-            period=cdk.Duration.minutes(1),
-        )
-        latency = cloudwatch.Metric(
-            namespace="AWS/SageMaker",
-            metric_name="ModelLatency",
-            dimensions_map=dimensions,
-            statistic="Average",
-            period=cdk.Duration.minutes(1),
-        )
+        errors = endpoint_metric("Invocation5XXErrors", dimensions, "Sum")
+        latency = endpoint_metric("ModelLatency", dimensions, "Average")
         self.errors = errors.create_alarm(
             self,
             "Errors",

@@ -2,10 +2,10 @@
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from stacks.config.hosting import AsyncHosting, Autoscaling
+from stacks.constructs.endpoint_alarms import endpoint_metric
 from stacks.constructs.hosting_settings import VARIANT_NAME
 
 
@@ -37,13 +37,7 @@ def scale_realtime(scope: Construct, endpoint_name: str, scaling: Autoscaling) -
 def scale_async(scope: Construct, endpoint_name: str, hosting: AsyncHosting) -> appscaling.ScalableTarget:
     """Track the backlog per instance down to zero instances, and wake from zero when work arrives."""
     target = _target(scope, endpoint_name, 0, hosting.max)
-    backlog = cloudwatch.Metric(
-        namespace="AWS/SageMaker",
-        metric_name="ApproximateBacklogSizePerInstance",
-        dimensions_map={"EndpointName": endpoint_name},
-        statistic="Average",
-        period=cdk.Duration.minutes(1),
-    )
+    backlog = endpoint_metric("ApproximateBacklogSizePerInstance", {"EndpointName": endpoint_name}, "Average")
     target.scale_to_track_metric(
         "BacklogPerInstance",
         custom_metric=backlog,
@@ -52,13 +46,7 @@ def scale_async(scope: Construct, endpoint_name: str, hosting: AsyncHosting) -> 
         scale_out_cooldown=cdk.Duration.minutes(1),
     )
     # Target tracking cannot leave zero (there is no per-instance figure): a step policy does.
-    waiting = cloudwatch.Metric(
-        namespace="AWS/SageMaker",
-        metric_name="HasBacklogWithoutCapacity",
-        dimensions_map={"EndpointName": endpoint_name},
-        statistic="Average",
-        period=cdk.Duration.minutes(1),
-    )
+    waiting = endpoint_metric("HasBacklogWithoutCapacity", {"EndpointName": endpoint_name}, "Average")
     target.scale_on_metric(
         "WakeFromZero",
         metric=waiting,

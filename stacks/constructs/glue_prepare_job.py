@@ -28,6 +28,18 @@ CATALOG_ACTIONS = [
 ]
 
 
+def default_arguments(library: s3_assets.Asset, arguments: dict[str, str]) -> dict[str, str]:
+    """The job's arguments: Glue's settings, the transform library, then the dataset's own."""
+    return {
+        "--extra-py-files": library.s3_object_url,
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-glue-datacatalog": "true",
+        "--job-bookmark-option": "job-bookmark-disable",  # every run rebuilds from all raw data
+        "--job-language": "python",
+        **arguments,
+    }
+
+
 class GluePrepareJob(Construct):
     """``jobs/glue/glue_job.py`` as a Glue 5.0 job (G.1X, Flex) named ``job_name``.
 
@@ -90,14 +102,7 @@ class GluePrepareJob(Construct):
             max_retries=0,
             job_run_queuing_enabled=True,  # uploads in a burst queue their runs instead of failing
             security_configuration=security.ref,
-            default_arguments={
-                "--extra-py-files": library.s3_object_url,
-                "--enable-continuous-cloudwatch-log": "true",
-                "--enable-glue-datacatalog": "true",
-                "--job-bookmark-option": "job-bookmark-disable",  # every run rebuilds from all raw data
-                "--job-language": "python",
-                **arguments,
-            },
+            default_arguments=default_arguments(library, arguments),
         )
         self.job.node.add_dependency(self.policy)
 

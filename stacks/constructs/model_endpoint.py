@@ -8,8 +8,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.config.hosting import AsyncHosting, RealtimeHosting
-from stacks.config.pretrained import VpcSettings
+from stacks.config.hosting import AsyncHosting, RealtimeHosting, VpcSettings
 from stacks.constructs import endpoint_scaling
 from stacks.constructs.data_capture import capture_for
 from stacks.constructs.endpoint_alarms import RollbackAlarms
@@ -52,6 +51,11 @@ class AsyncResults(Construct):
         execution_role.allow_key_use(key)  # inputs, answers and topics all use the data key
         execution_role.allow_publish([self.success_topic, self.error_topic])
 
+    @classmethod
+    def for_hosting(cls, scope: Construct, hosting, **props) -> "AsyncResults | None":
+        """``AsyncResults`` (id "AsyncResults") for async hosting; None for any other."""
+        return cls(scope, "AsyncResults", **props) if isinstance(hosting, AsyncHosting) else None
+
     def location(self, prefix: str) -> str:
         return self.bucket.s3_url_for_object(prefix)
 
@@ -83,11 +87,41 @@ class ModelEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.endpoint_name = endpoint_name
         self.hosting = hosting
-        role = execution_role.role
+        model = self._model(container, execution_role, vpc, network_isolation)
+        self.async_results = AsyncResults.for_hosting(
+            self,
+            hosting,
+            model_label=model_label,
+            key=key,
+            bucket=artifacts_bucket,
+            execution_role=execution_role,
+        )
+        config = self._config(model, model_label, key, artifacts_bucket, execution_role)
+        self.alarms = RollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint_name=endpoint_name,
+            latency_ms=hosting.updates.rollback_latency_ms,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=config.attr_endpoint_config_name,
+        )
+        self.endpoint.add_property_override(
+            "DeploymentConfig", deployment_config(hosting, self.alarms.alarm_names)
+        )
+        self.endpoint.node.add_dependency(self.alarms)
+        self._scaling()
+
+    def _model(
+        self, container: dict[str, Any], execution_role: ExecutionRole, vpc, network_isolation: bool
+    ) -> sagemaker.CfnModel:
         model = sagemaker.CfnModel(
             self,
             "Model",
-            execution_role_arn=role.role_arn,
+            execution_role_arn=execution_role.role.role_arn,
             enable_network_isolation=network_isolation or None,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=container["Image"],
@@ -111,18 +145,17 @@ class ModelEndpoint(Construct):
                 "No vpc in this model's config: SageMaker's managed network is the "
                 "default; set models.<name>.vpc to place the containers in your subnets.",
             )
+        return model
 
-        self.async_results = None
-        if isinstance(hosting, AsyncHosting):
-            self.async_results = AsyncResults(
-                self,
-                "AsyncResults",
-                model_label=model_label,
-                key=key,
-                bucket=artifacts_bucket,
-                execution_role=execution_role,
-            )
-
+    def _config(
+        self,
+        model: sagemaker.CfnModel,
+        model_label: str,
+        key: kms.IKey,
+        artifacts_bucket: s3.IBucket,
+        execution_role: ExecutionRole,
+    ) -> sagemaker.CfnEndpointConfig:
+        hosting = self.hosting
         config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -150,24 +183,7 @@ class ModelEndpoint(Construct):
                     error_topic_arn=results.error_topic.topic_arn,
                 ),
             )
-
-        self.alarms = RollbackAlarms(
-            self,
-            "RollbackAlarms",
-            endpoint_name=endpoint_name,
-            latency_ms=hosting.updates.rollback_latency_ms,
-        )
-        self.endpoint = sagemaker.CfnEndpoint(
-            self,
-            "Endpoint",
-            endpoint_name=endpoint_name,
-            endpoint_config_name=config.attr_endpoint_config_name,
-        )
-        self.endpoint.add_property_override(
-            "DeploymentConfig", deployment_config(hosting, self.alarms.alarm_names)
-        )
-        self.endpoint.node.add_dependency(self.alarms)
-        self._scaling()
+        return config
 
     def _scaling(self) -> None:
         if isinstance(self.hosting, RealtimeHosting) and self.hosting.autoscaling:

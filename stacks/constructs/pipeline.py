@@ -33,6 +33,54 @@ def unique_name(prefix: str) -> str:
     return f"States.Format('{prefix}-{{}}{{}}', {uuid_part.format(0)}, {uuid_part.format(1)})"
 
 
+def sync_job_grants(scope: Construct, *, job_kind: str, jobs_arn: str) -> list[iam.PolicyStatement]:
+    """What a state machine needs to run SageMaker jobs of ``job_kind`` ("TrainingJob", "ProcessingJob")
+    named ``jobs_arn`` with .sync: create, describe, stop and tag them, and the EventBridge rule Step
+    Functions manages to learn that one ended (docs: step-functions/latest/dg/sagemaker-iam)."""
+    sync_rule = cdk.Stack.of(scope).format_arn(
+        service="events", resource="rule", resource_name=f"StepFunctionsGetEventsForSageMaker{job_kind}sRule"
+    )
+    verbs = (f"Create{job_kind}", f"Describe{job_kind}", f"Stop{job_kind}", "AddTags")
+    return [
+        iam.PolicyStatement(actions=[f"sagemaker:{verb}" for verb in verbs], resources=[jobs_arn]),
+        iam.PolicyStatement(
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[sync_rule]
+        ),
+    ]
+
+
+def job_failure_states(
+    scope: Construct,
+    *,
+    fail_id: str,
+    error: str,
+    job: str,
+    name_path: str,
+    status_path: str,
+    reason_path: str,
+    no_reason_id: str,
+    no_reason: str,
+) -> tuple[sfn.Fail, sfn.Pass]:
+    """Fail ``fail_id`` whose cause reads "<job> <name> is <status>: <FailureReason>", and the Pass
+    ``no_reason_id`` before it that writes ``no_reason`` at ``reason_path``: a stopped SageMaker job may
+    carry no FailureReason, and the Fail state's cause needs one."""
+    failed = sfn.Fail(
+        scope,
+        fail_id,
+        error=error,
+        cause_path=sfn.JsonPath.format(
+            f"{job} {{}} is {{}}: {{}}",
+            sfn.JsonPath.string_at(name_path),
+            sfn.JsonPath.string_at(status_path),
+            sfn.JsonPath.string_at(reason_path),
+        ),
+    )
+    filled = sfn.Pass(
+        scope, no_reason_id, result=sfn.Result.from_string(no_reason), result_path=reason_path
+    ).next(failed)
+    return failed, filled
+
+
 def dataset_prepared_pattern(*, environment_name: str, dataset: str) -> events.EventPattern:
     """The event the dataset stack puts when its Glue job has curated a new upload."""
     return events.EventPattern(

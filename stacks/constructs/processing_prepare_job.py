@@ -25,7 +25,7 @@ from stacks.code_archives import reproducible_zip
 from stacks.config.datasets import DatasetSettings
 from stacks.config.flow_file import FlowSource, output_name
 from stacks.constructs.execution_role import ExecutionRole, sagemaker_key_grants
-from stacks.constructs.pipeline import unique_name
+from stacks.constructs.pipeline import sync_job_grants, unique_name
 from stacks.images import processing_uri
 from stacks.nag import acknowledge_wildcard
 
@@ -288,18 +288,8 @@ class ProcessingPrepareJob(Construct):
         jobs = stack.format_arn(
             service="sagemaker", resource="processing-job", resource_name=f"{self.job_prefix}-*"
         )
-        sync_rule = stack.format_arn(
-            service="events",
-            resource="rule",
-            resource_name="StepFunctionsGetEventsForSageMakerProcessingJobsRule",
-        )
-        verbs = ("CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob", "AddTags")
         for statement in (
-            iam.PolicyStatement(actions=[f"sagemaker:{verb}" for verb in verbs], resources=[jobs]),
-            # .sync waits on the job through this rule, which Step Functions manages.
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"], resources=[sync_rule]
-            ),
+            *sync_job_grants(self, job_kind="ProcessingJob", jobs_arn=jobs),
             self.role.pass_to_sagemaker(),
             sagemaker_key_grants(self.key),
         ):

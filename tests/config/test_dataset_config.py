@@ -1,6 +1,6 @@
 """Models that share a dataset agree on what it is; its one Glue job is built from that definition."""
 
-from stacks.config.custom import DatasetDefinition
+from stacks.config.datasets import DatasetDefinition
 from tests.config.test_config import BASE, problems
 from tests.stacks.synth import config_from
 

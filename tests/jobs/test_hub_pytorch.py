@@ -1,6 +1,5 @@
 """PyTorch Hub: package the tiny local hub models for real, then serve the tarball's own handlers."""
 
-import importlib.util
 import io
 import json
 import socket
@@ -15,6 +14,7 @@ from PIL import Image
 
 from jobs.packaging import package as entrypoint
 from jobs.packaging.spec import packaging_spec, spec_hash
+from tests.python_files import load_file, run_python
 
 # torch: one import per worker process for every torch test.
 pytestmark = pytest.mark.xdist_group("torch")
@@ -80,11 +80,7 @@ def no_hub(monkeypatch, tmp_path, torch):
 
 def handlers(model_dir):
     """The tarball's own code/inference.py (what the PyTorch container imports), not jobs/serving."""
-    path = model_dir / "code" / "inference.py"
-    spec = importlib.util.spec_from_file_location(f"inference_{abs(hash(str(path)))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(model_dir / "code" / "inference.py")
 
 
 def image_bytes(image_format: str, size=(32, 32), seed: int = 7) -> bytes:
@@ -211,14 +207,7 @@ def test_the_artifact_serves_in_a_fresh_process_with_no_hub_and_no_network(class
         """
     )
     environment = {"TORCH_HOME": str(tmp_path / "torch-home"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(script, cwd=tmp_path, env=environment, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == serve(classifier["dir"], body, "image/jpeg")
 
@@ -232,8 +221,8 @@ def test_labels_fall_back_to_class_indices_without_weights_meta(torch):
 
 
 def test_the_jobs_code_archive_packages_as_the_processing_job_runs_it(tmp_path):
-    """The zipapp the stack uploads (stacks/constructs/packaging_job.py), run as its entrypoint runs it."""
-    from stacks.constructs.packaging_job import packaging_code_archive
+    """The zipapp the stack uploads (sources/hub/packaging_job.py), run as its entrypoint runs it."""
+    from sources.hub.packaging_job import packaging_code_archive
 
     spec = packaging_spec(
         "pytorch_hub", repo="mlkit/tiny-hub:v1", entrypoint="tiny_classifier", task="image-classification"

@@ -1,7 +1,6 @@
 """TensorFlow Hub: package a tiny SavedModel through the local fetch, then serve it through the tarball's
 own handlers around the SavedModel's serving_default signature."""
 
-import importlib.util
 import io
 import json
 import tarfile
@@ -15,6 +14,7 @@ from PIL import Image
 from jobs.packaging import package as entrypoint
 from jobs.packaging import tensorflow_hub
 from jobs.packaging.spec import packaging_spec, spec_hash
+from tests.python_files import load_file
 
 # tensorflow: one import per worker process for every TF test.
 pytestmark = pytest.mark.xdist_group("tensorflow")
@@ -37,9 +37,7 @@ def tf():
 def saved_model(tmp_path_factory):
     """sample-data/tiny_savedmodel.py's classifier as a TF Hub archive holds it, its signature fixed at
     IMAGE_SIZE square (sample-data/ is not a package: the script is loaded by path)."""
-    spec = importlib.util.spec_from_file_location("tiny_savedmodel", TINY_SAVEDMODEL)
-    sample = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sample)
+    sample = load_file(TINY_SAVEDMODEL, "tiny_savedmodel")
     path = tmp_path_factory.mktemp("hub") / "tiny"
     sample.write(path, image_size=IMAGE_SIZE)
     return path
@@ -62,11 +60,7 @@ def packaged(saved_model, tmp_path_factory):
 
 def handlers(model_dir):
     """The tarball's own code/inference.py, which the TF Serving image imports."""
-    path = model_dir / "code" / "inference.py"
-    spec = importlib.util.spec_from_file_location(f"tf_inference_{abs(hash(str(path)))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(model_dir / "code" / "inference.py")
 
 
 def image_bytes(image_format: str, size: int = IMAGE_SIZE, seed: int = 5) -> bytes:

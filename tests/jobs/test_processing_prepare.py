@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -12,6 +10,7 @@ from jobs.glue import glue_job
 from jobs.processing import prepare_job
 from stacks.constructs.processing_prepare_job import PACKAGE_FILES, prepare_code_archive
 from tests.jobs.conftest import ROOT, SAMPLE_CSV
+from tests.python_files import run_python
 
 # Spark: one JVM per test process, so every Spark test runs in the same xdist worker.
 pytestmark = pytest.mark.xdist_group("spark")
@@ -106,14 +105,7 @@ def test_the_shipped_zip_holds_the_package_and_imports_without_awsglue(tmp_path)
         "import sys, jobs.processing.prepare_job, jobs.glue.glue_job; "
         "print(sorted(m for m in sys.modules if m.startswith('awsglue')))"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(archive)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    output = run_python(code, cwd=tmp_path, env={"PYTHONPATH": str(archive)})
     assert (output.returncode, output.stdout.strip()) == (0, "[]"), output.stderr
     assert (ROOT / "jobs" / "processing" / "prepare_job.py").read_bytes() == zipfile.ZipFile(archive).read(
         "jobs/processing/prepare_job.py"

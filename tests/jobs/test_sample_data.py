@@ -1,10 +1,11 @@
 """The sample generator: deterministic per seed, dirty on purpose, churn driven by the features."""
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tests.python_files import load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "sample-data" / "generate.py"
@@ -13,10 +14,7 @@ GENERATOR = ROOT / "sample-data" / "generate.py"
 @pytest.fixture(scope="module")
 def generate():
     # sample-data/ is not a package (its name has a hyphen): load the script by path.
-    spec = importlib.util.spec_from_file_location("sample_data_generate", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(GENERATOR, "sample_data_generate")
 
 
 def test_the_same_seed_gives_the_same_table(generate):

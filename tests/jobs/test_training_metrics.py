@@ -17,7 +17,7 @@ def test_a_printed_metric_is_read_back_by_its_definition(capsys):
 
 
 def test_the_regex_is_the_one_the_existing_xgboost_steps_use():
-    # stacks/constructs/training_steps.py writes f"{channel}-{name}:([-+0-9.eE]+)" for script mode.
+    # sources/training/training_steps.py writes f"{channel}-{name}:([-+0-9.eE]+)" for script mode.
     assert metrics.metric_regex("train", "logloss") == "train-logloss:([-+0-9.eE]+)"
 
 

@@ -18,6 +18,7 @@ from mlkit.api_event import LambdaContext, rest_event  # noqa: F401  (re-exporte
 from stacks.config import MlKitConfig
 from stacks.names import endpoint_name
 from stacks.registry import registry_document
+from tests.model_entries import SENTIMENT
 
 ENVIRONMENT = "test"
 BUCKET = "mlkit-test-data"
@@ -27,9 +28,7 @@ CONFIG = MlKitConfig.model_validate(
         "region": "us-east-1",
         "models": {
             "sentiment": {
-                "source": "huggingface",
-                "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-                "task": "text-classification",
+                **SENTIMENT,
             },
             "churn": {
                 "source": "training",

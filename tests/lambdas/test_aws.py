@@ -1,8 +1,6 @@
 """shared.aws: one botocore session per process, botocore's retries, and no boto3 at cold start."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +8,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from router_events import router_environment
 from shared import aws
+
+from tests.python_files import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,9 +69,7 @@ print(sorted(name for name in ("boto3", "s3transfer", "botocore") if name in sys
 """
     env = dict(os.environ, PYTHONPATH=str(ROOT / "lambdas"), **router_environment())
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(code, cwd=ROOT, env=env)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['botocore']"]

@@ -19,15 +19,15 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from shared.aws import client
 
-from tests.stacks.autopilot_walk import TaskFailed, render_definition, run
-from tests.stacks.synth import config_from, synthesize
-from tests.stacks.test_autopilot_stack import (
+from tests.sources.autopilot.test_stack import (
     CONFIG,
     ENSEMBLE,
     HPO_CLASSIFICATION,
     MODELS,
     sdk_inference_containers,
 )
+from tests.stacks.autopilot_walk import TaskFailed, render_definition, run
+from tests.stacks.synth import config_from, synthesize
 
 # Its synthesized state machines are a module fixture: one xdist worker runs the module.
 pytestmark = pytest.mark.xdist_group("autopilot-definitions")

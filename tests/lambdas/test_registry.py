@@ -3,8 +3,6 @@
 import copy
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,8 @@ from shared.registry import (
     parse_registry,
     registry_document,
 )
+
+from tests.python_files import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYED = {"artifacts_bucket": BUCKET, "guardrails": {"chat": Guardrail("gr-123", "1")}}
@@ -185,9 +185,7 @@ def test_a_bad_registry_fails_the_lambda_cold_start_with_its_reason():
     env = {**os.environ, **router_environment(registry_with("churn", hosting="batch"))}
     env.update(PYTHONPATH=str(ROOT / "lambdas"))
 
-    result = subprocess.run(
-        [sys.executable, "-c", "import router"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = run_python("import router", cwd=ROOT, env=env)
 
     assert result.returncode != 0
     assert "ConfigError: model registry: model 'churn': hosting must be one of" in result.stderr
@@ -204,9 +202,7 @@ print(content_types.APPLICATION_JSON)
 """
     env = dict(os.environ, PYTHONPATH=str(ROOT / "lambdas"), **router_environment())
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(code, cwd=ROOT, env=env)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "AppSyncResolver", "application/json"]
@@ -215,10 +211,10 @@ print(content_types.APPLICATION_JSON)
 def test_every_registered_source_writes_an_entry_the_router_parses():
     """The showcase config holds a model of every source: each entry parses into the router's kind
     for it (a Bedrock model, or a SageMaker endpoint under the model's own name) with its media types."""
+    from sources import SOURCES, source_of
     from stacks import names
     from stacks.config import load_config
     from stacks.registry import registry_document as stacks_document
-    from stacks.sources import SOURCES, source_of
 
     config = load_config(ROOT / "config" / "showcase.yaml")
     assert {model.source for model in config.models.values()} == set(SOURCES)

@@ -83,7 +83,7 @@ def test_simple_messages_and_system_text_are_normalised_and_inference_merged():
     assert status == 200
 
 
-# The config's inference defaults (stacks/config/pretrained.py), which every Bedrock entry carries.
+# The config's inference defaults (sources/bedrock/config.py), which every Bedrock entry carries.
 CONFIG_DEFAULTS = {"maxTokens": 512, "temperature": 0.5, "topP": 0.9}
 
 

@@ -99,3 +99,21 @@ def create_buckets(emulator, environment: str) -> None:
 
 def json_body(answer) -> dict:
     return json.loads(answer.body)
+
+
+@contextmanager
+def emulated_run(workdir: Path, config, environment: str):
+    """A Run on a moto server thread with the environment's buckets and the router for ``config``."""
+    with threaded_emulator(workdir) as emulator, ExitStack() as exits:
+        create_buckets(emulator, environment)
+        yield make_run(emulator, config, workdir, exits, load_router(emulator, config, workdir))
+
+
+def retargeting(run, monkeypatch):
+    """A function that changes one registered model of the run's router, for the calling test only."""
+
+    def change(label: str, **fields):
+        models = run.router.SETTINGS.models
+        monkeypatch.setitem(models, label, models[label]._replace(**fields))
+
+    return change

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from mlkit import cost, cost_report, prices
+from tests.model_entries import SENTIMENT
 from tests.stacks.synth import config_from, synthesize
 
 SMALL = {
@@ -13,9 +14,7 @@ SMALL = {
     "region": "us-east-1",
     "models": {
         "sentiment": {
-            "source": "huggingface",
-            "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-            "task": "text-classification",
+            **SENTIMENT,
             "hosting": {"type": "serverless", "memory_mb": 2048, "provisioned_concurrency": 1},
         },
         "ner": {

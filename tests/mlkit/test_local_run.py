@@ -2,7 +2,7 @@
 
 One deploy for the module, of config/showcase.yaml: one model of every source and hosting type,
 each checked in its own way. The checks themselves are proven able to fail, fast and in-process,
-by tests/mlkit/test_route_proof.py and test_custom_model_run.py. The run keeps its emulator up (a
+by tests/mlkit/test_route_proof.py and tests/sources/training/test_local.py. The run keeps its emulator up (a
 state file of the module's own) so that IAM's enforcement can be mutated on what it deployed: one
 grant taken from a deployed role must fail exactly the call that needs it. The last test stops it.
 """
@@ -297,9 +297,9 @@ def test_a_model_whose_invoke_grant_is_dropped_fails_its_route_with_an_access_de
 
 
 def test_a_deploy_lambda_without_create_endpoint_config_fails_its_deploy_and_passes_once_it_is_back(kept):
-    from mlkit.custom_model_run import deploy
     from mlkit.deployed_roles import function_role
     from mlkit.local_endpoint import pipeline_definition, state_names
+    from sources.training.local import deploy
 
     definition = pipeline_definition(kept.clients, names.model_stack_name(ENV, "churn"))
     role = function_role(kept.clients, definition["States"][state_names()[1]]["Resource"])

@@ -6,7 +6,6 @@ real router reading the registry the API stack would deploy (tests/mlkit/emulate
 
 import json
 import uuid
-from contextlib import ExitStack
 
 import pytest
 from botocore.exceptions import ClientError
@@ -21,11 +20,8 @@ from stacks.names import async_prefixes, endpoint_name
 from tests.mlkit.emulated import (
     ACCOUNT,
     bucket_names,
-    create_buckets,
-    load_router,
-    make_run,
-    threaded_emulator,
 )
+from tests.model_entries import SENTIMENT
 
 ENV = "proof"
 CONFIG = MlKitConfig.model_validate(
@@ -34,9 +30,7 @@ CONFIG = MlKitConfig.model_validate(
         "region": "us-east-1",
         "models": {
             "sentiment": {
-                "source": "huggingface",
-                "model_id": "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-                "task": "text-classification",
+                **SENTIMENT,
                 "hosting": {"type": "serverless", "memory_mb": 3072, "max_concurrency": 5},
             },
             "summarizer": {
@@ -50,13 +44,6 @@ CONFIG = MlKitConfig.model_validate(
                 "model_id": "google/vit-base-patch16-224",
                 "task": "image-classification",
             },
-            "chat": {
-                "source": "bedrock",
-                "model_id": "anthropic.claude-3-haiku-20240307-v1:0",
-                "inference": {"max_tokens": 256, "temperature": 0.2},
-                "guardrail": {"id": "gr-existing", "version": "3"},
-            },
-            "chat-plain": {"source": "bedrock", "model_id": "amazon.titan-text-lite-v1"},
         },
     }
 )
@@ -65,22 +52,8 @@ JSON = "application/json"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("proof")
-    with threaded_emulator(workdir) as emulator, ExitStack() as exits:
-        create_buckets(emulator, ENV)
-        yield make_run(emulator, CONFIG, workdir, exits, load_router(emulator, CONFIG, workdir))
-
-
-@pytest.fixture
-def retarget(run, monkeypatch):
-    """Change one registered model of the loaded router, for this test only."""
-
-    def change(label: str, **fields):
-        models = run.router.SETTINGS.models
-        monkeypatch.setitem(models, label, models[label]._replace(**fields))
-
-    return change
+def run(router_run):
+    return router_run
 
 
 def row_of(run, label: str, step: str, action):
@@ -89,24 +62,18 @@ def row_of(run, label: str, step: str, action):
     return report.rows[0]
 
 
+def route_row(run, label: str, check, text: str):
+    """The row ``check`` gives a fresh JSON request to ``label`` (fresh: moto replays a seen request)."""
+    request = json.dumps({"inputs": f"{text} {uuid.uuid4().hex}"})
+    return row_of(run, label, "route", lambda row: check(row, run, label, request, JSON))
+
+
 def inline_row(run):
-    request = json.dumps({"inputs": f"great kit {uuid.uuid4().hex}"})
-    return row_of(
-        run,
-        "sentiment",
-        "route",
-        lambda row: route_checks.inline_endpoint(row, run, "sentiment", request, JSON),
-    )
+    return route_row(run, "sentiment", route_checks.inline_endpoint, "great kit")
 
 
 def queued_row(run):
-    request = json.dumps({"inputs": f"a long text {uuid.uuid4().hex}"})
-    return row_of(
-        run,
-        "summarizer",
-        "route",
-        lambda row: route_checks.queued_detail(row, run, "summarizer", request, JSON),
-    )
+    return route_row(run, "summarizer", route_checks.queued_detail, "a long text")
 
 
 def test_the_route_check_passes_when_the_router_calls_the_registered_endpoint(run):
@@ -177,30 +144,6 @@ def test_an_async_request_stored_outside_the_models_prefix_fails(run, retarget):
     retarget("summarizer", input_location=location._replace(prefix="async-input/someone-else/"))
     row = queued_row(run)
     assert row.status == FAILED and "expected one new object" in row.detail
-
-
-@pytest.mark.parametrize("label", ["chat", "chat-plain"])
-def test_the_converse_check_sees_the_model_id_settings_and_guardrail(run, label):
-    model = CONFIG.models[label]
-    row = row_of(run, label, "converse", lambda row: route_checks.converse_route(row, run, label, model))
-    assert row.status == OK, row.detail
-    assert f"Converse({model.model_id}, maxTokens {model.inference.max_tokens}" in row.detail
-    assert ("guardrail gr-existing version 3" if label == "chat" else "no guardrail") in row.detail
-
-
-@pytest.mark.parametrize(
-    ("label", "fields", "message"),
-    [
-        ("chat", {"model_id": "anthropic.claude-v2"}, "the router called Converse with"),
-        ("chat", {"guardrail": None}, "the router sends guardrail None"),
-        ("chat-plain", {"inference": {"max_tokens": 9}}, "the config says"),
-    ],
-)
-def test_a_router_with_another_bedrock_target_fails_the_converse_check(run, retarget, label, fields, message):
-    retarget(label, **fields)
-    model = CONFIG.models[label]
-    row = row_of(run, label, "converse", lambda row: route_checks.converse_route(row, run, label, model))
-    assert row.status == FAILED and message in row.detail
 
 
 def deploy_endpoint(run, name: str, variant: dict, async_config: dict | None = None) -> None:

@@ -28,12 +28,12 @@ ATTACHMENT_KEYS = ("Roles", "Users", "Groups")
 def synthesized_configs() -> dict[str, Callable[[], MlKitConfig]]:
     """The shipped configs and the configs the template tests build, by name (loaded when called)."""
     from benchmarks.catalog import catalog
+    from tests.sources.autopilot.test_stack import CONFIG as AUTOPILOT_CONFIG
+    from tests.sources.huggingface.test_stack import MODELS as HUGGINGFACE_MODELS
+    from tests.sources.training.test_stack import training_config
     from tests.stacks.test_api_stack import CONFIG as API_CONFIG
-    from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
     from tests.stacks.test_catalog_scale import MODELS as CATALOG_MODELS
     from tests.stacks.test_data_stack import BASE as DATA_BASE
-    from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
-    from tests.stacks.test_training_stack import training_config
 
     configs = {path.stem: (lambda path=path: load_config(path)) for path in sorted(CONFIG_DIR.glob("*.yaml"))}
     configs.pop("delivery", None)  # the delivery file is no environment

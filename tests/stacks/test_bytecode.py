@@ -1,11 +1,11 @@
 """app.py keeps bytecode under .cache/pycache whatever PYTHONDONTWRITEBYTECODE says: no aws-cdk recompiles."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from stacks.bytecode import PYCACHE
+from tests.python_files import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imports app as `cdk synth` runs it (its top-level code, not the synth), then a module made for the test.
@@ -24,14 +24,7 @@ def test_the_app_writes_bytecode_under_the_cache_even_with_pythondontwritebyteco
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPYCACHEPREFIX"}
     environment.update(PYTHONDONTWRITEBYTECODE="1", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", IMPORT_APP_THEN_PROBE, str(tmp_path)],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_python(IMPORT_APP_THEN_PROBE, str(tmp_path), cwd=ROOT, env=environment)
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["1"]  # the variable was in force in the child
         assert cached.exists()

@@ -12,16 +12,16 @@ from stacks.config import load_config, load_delivery
 from stacks.config.loader import CONFIG_DIR, DELIVERY_PATH
 from stacks.delivery.nag_reasons import acknowledge_pipeline
 from stacks.nag import acknowledge, add_nag_checks
+from tests.sources.autopilot.test_stack import CONFIG as AUTOPILOT_CONFIG
+from tests.sources.hub.test_stack import CONFIG as HUB_CONFIG
+from tests.sources.huggingface.test_stack import MODELS as HUGGINGFACE_MODELS
+from tests.sources.jumpstart.test_stack import CONFIG as JUMPSTART_CONFIG
+from tests.sources.training.test_algorithms import CONFIG as ALGORITHMS_CONFIG
+from tests.sources.training.test_stack import training_config
 from tests.stacks.cfn_lint import lint_template
 from tests.stacks.synth import config_from, synthesize
 from tests.stacks.test_api_stack import CONFIG as API_CONFIG
-from tests.stacks.test_autopilot_stack import CONFIG as AUTOPILOT_CONFIG
 from tests.stacks.test_dataset_stack import PREPARE_CONFIG
-from tests.stacks.test_hub_model_stack import CONFIG as HUB_CONFIG
-from tests.stacks.test_huggingface_stack import MODELS as HUGGINGFACE_MODELS
-from tests.stacks.test_jumpstart_stack import CONFIG as JUMPSTART_CONFIG
-from tests.stacks.test_training_algorithms import CONFIG as ALGORITHMS_CONFIG
-from tests.stacks.test_training_stack import training_config
 
 # The shipped configs, and configs that exercise every source, hosting type and API option.
 CONFIGS = {

@@ -19,14 +19,14 @@ from stacks.constructs.processing_prepare_job import (
 )
 from stacks.dataset_stack import CURATED_OUTPUTS
 from stacks.images import processing_uri
-from tests.stacks.synth import config_from, render_tokens, synthesize
-from tests.stacks.test_training_stack import (
+from tests.sources.training.test_stack import (
     as_list,
     definition,
     resources,
     statements,
     training_config,
 )
+from tests.stacks.synth import config_from, render_tokens, synthesize
 
 
 @pytest.fixture(scope="module")

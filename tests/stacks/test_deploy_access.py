@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.catalog import catalog
+from sources.base import Grant
 from stacks.config import ConfigError, MlKitConfig, load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.deploy_access import (
@@ -20,7 +21,6 @@ from stacks.deploy_access import (
     uses_key_grants,
 )
 from stacks.router_access import MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_CHARACTERS, pack_policies
-from stacks.sources.base import Grant
 
 
 def characters(document: dict) -> int:
