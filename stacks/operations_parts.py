@@ -12,7 +12,7 @@ are placed by a consistent hash of the model's name: adding or removing a model 
 alarms, unless the number of shares changes. When it grows, alarms move only into the new last part, which
 depends on the parts before it, so they are deployed first and release the alarms it then creates (alarm
 names are unique in an account). When it shrinks, the last part's alarms move into earlier parts, which are
-deployed first: that part must be updated or deleted before them (README: "operations parts").
+deployed first: that part must be updated or deleted before them (docs/deploy.md, "Would AWS accept it?").
 """
 
 import hashlib

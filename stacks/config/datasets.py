@@ -148,7 +148,7 @@ class DatasetSource(StrictModel):
     @model_validator(mode="after")
     def _hosting_a_pipeline_can_give(self) -> "DatasetSource":
         # The pipeline's deploy Lambda creates these endpoints at run time, after CloudFormation has run,
-        # so there is no variant yet for an autoscaling target to register (see the README).
+        # so there is no variant yet for an autoscaling target to register (docs/sources/training.md).
         if getattr(self.hosting, "autoscaling", None) is not None:
             raise invalid(
                 "hosting.autoscaling",
