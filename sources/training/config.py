@@ -20,6 +20,10 @@ DEFAULT_HYPERPARAMETERS = {
     "eval_metric": "auc",
 }
 
+# The training instance a model gets without instance_type: one each algorithm's containers accept.
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+GPU_INSTANCE_TYPE = "ml.g5.xlarge"  # one NVIDIA A10G, the smallest current GPU type SageMaker trains on
+GPU_ALGORITHMS = ("huggingface",)  # their training containers are GPU builds only
 ALGORITHMS = Literal["xgboost", "script", "sklearn", "pytorch", "tensorflow", "huggingface", "container"]
 # Algorithms that run a Python script in a framework's container (SageMaker script mode).
 SCRIPT_FRAMEWORKS = ("sklearn", "pytorch", "tensorflow", "huggingface")
@@ -92,7 +96,10 @@ class TrainingModel(DatasetSource):
         default=None, description="A hyperparameter tuning job instead of one training job. Default none."
     )
     instance_type: str = Field(
-        default="ml.m5.xlarge", pattern=INSTANCE_TYPE, description="Default ml.m5.xlarge."
+        default=DEFAULT_INSTANCE_TYPE,
+        pattern=INSTANCE_TYPE,
+        description=f"Default {DEFAULT_INSTANCE_TYPE}; {GPU_INSTANCE_TYPE} for huggingface, whose training "
+        "containers need a GPU.",
     )
     max_runtime: int = Field(default=3600, ge=60, le=432000, description="Seconds. Default 3600.")
     metric: str = Field(default="validation:auc", pattern=r"^(train|validation):[a-z0-9@_-]+$")
@@ -109,10 +116,15 @@ class TrainingModel(DatasetSource):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_hyperparameters(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("hyperparameters") is None:
-            xgboost = data.get("algorithm", "xgboost") in ("xgboost", "script")
-            return {**data, "hyperparameters": dict(DEFAULT_HYPERPARAMETERS) if xgboost else {}}
+    def _defaults_of_the_algorithm(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        algorithm = data.get("algorithm", "xgboost")
+        if data.get("hyperparameters") is None:
+            xgboost = algorithm in ("xgboost", "script")
+            data = {**data, "hyperparameters": dict(DEFAULT_HYPERPARAMETERS) if xgboost else {}}
+        if data.get("instance_type") is None and algorithm in GPU_ALGORITHMS:
+            data = {**data, "instance_type": GPU_INSTANCE_TYPE}
         return data
 
     @model_validator(mode="after")

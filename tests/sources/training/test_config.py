@@ -2,6 +2,9 @@
 
 import pytest
 
+from sources import SOURCES
+from sources.training.config import DEFAULT_INSTANCE_TYPE, GPU_INSTANCE_TYPE
+from stacks.config import load_config
 from tests.config.test_config import model, problems
 
 TRAINING = "source: training\ndataset: churn\ntarget: churned\n"
@@ -38,7 +41,7 @@ CASES = {
     ),
     "huggingface-on-cpu": (
         TRAINING + "algorithm: huggingface\nbase_model: distilbert/distilbert-base-uncased\n"
-        "task: text-classification",
+        "task: text-classification\ninstance_type: ml.m5.xlarge",
         "models.m.instance_type: the Hugging Face training containers need a GPU",
     ),
     "setting-of-another-algorithm": (
@@ -63,3 +66,22 @@ def test_invalid_training_algorithm_names_its_key(tmp_path, case):
     found = problems(tmp_path, model(body))
     assert len(found) == 1, found
     assert expected in found[0], found[0]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "instance_type"),
+    [
+        ("huggingface", GPU_INSTANCE_TYPE),
+        ("sklearn", DEFAULT_INSTANCE_TYPE),
+        ("xgboost", DEFAULT_INSTANCE_TYPE),
+    ],
+)
+def test_each_algorithm_defaults_to_an_instance_its_containers_accept(tmp_path, algorithm, instance_type):
+    extra = "base_model: distilbert/distilbert-base-uncased\ntask: text-classification\n"
+    path = tmp_path / "env.yaml"
+    path.write_text(
+        model(TRAINING + f"algorithm: {algorithm}\n" + (extra if algorithm == "huggingface" else ""))
+    )
+    trained = load_config(path).models["m"]
+    assert trained.instance_type == instance_type
+    assert SOURCES["training"].image_uri(trained, "us-east-1")  # the training image resolves on it
