@@ -7,12 +7,17 @@ Deploy event: endpoint_name, execution_role_arn, variant ({"ServerlessConfig": {
 {"InstanceType": ..., "InitialInstanceCount": n}), and either image + model_data_url
 (+ environment) or containers (SageMaker ContainerDefinitions, called in order); optional:
 async_config, kms_key_arn (ignored for serverless), deployment_config (for UpdateEndpoint),
-vpc_config, enable_network_isolation, tags. Unknown fields are rejected.
+vpc_config, enable_network_isolation, tags, scaling (shared/scaling_requests.py: checked here,
+applied by the scale action). Unknown fields are rejected.
 Answer: endpoint_name, endpoint_status, model_name, endpoint_config_name, changed, and
 action ("created" | "updated" | "unchanged").
 
 Status event {"action": "status", "endpoint_name": ...} answers endpoint_status
 ("NotFound" when absent), endpoint_config_name and failure_reason.
+
+Scale event {"action": "scale", "endpoint_name": ..., "scaling": {...} | null}, sent once the endpoint is
+InService, registers its variant with Application Auto Scaling and puts its policies (null removes them);
+answers scaling ("applied" | "removed" | "none") and, when applied, the capacities and policy names.
 
 Errors (for Retry/Catch) are described in shared/endpoints.py.
 """
@@ -20,7 +25,7 @@ Errors (for Retry/Catch) are described in shared/endpoints.py.
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from shared import endpoints
+from shared import endpoints, scaling
 
 logger = Logger()
 
@@ -41,6 +46,9 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _run(event: Any) -> dict[str, Any]:
-    if endpoints.parse_action(event) == "status":
+    action = endpoints.parse_action(event)
+    if action == "status":
         return endpoints.endpoint_status(endpoints.parse_endpoint_name(event))
+    if action == "scale":
+        return scaling.scale(*endpoints.parse_scale_request(event))
     return endpoints.deploy(endpoints.parse_deploy_request(event))

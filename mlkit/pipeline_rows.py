@@ -1,12 +1,16 @@
 """`make local`, pipelines: the real deploy Lambda run with the event the deployed pipeline builds, and
-the endpoint it made checked against the model's hosting (training and hub sources share these rows).
+the endpoint it made checked against the model's hosting and autoscaling (training and hub sources share
+these rows).
 """
 
 from mlkit import deployed_roles, local_endpoint
 from mlkit.hosting_checks import check_endpoint_config
 from mlkit.local_context import Run
 from mlkit.report import StepFailed
+from mlkit.scaling_checks import check_scaling
 from stacks import names
+
+SCALING_ROW = "autoscaling matches hosting"
 
 
 def deploy(row, run: Run, label: str, outcome: dict) -> dict:
@@ -21,6 +25,7 @@ def deploy(row, run: Run, label: str, outcome: dict) -> dict:
     module = local_endpoint.lambda_module("deploy", {**run.emulator.environment(), **role})
     answer, status = local_endpoint.run_deploy(module, event)
     outcome.update(deploy_event=event, deploy=answer, endpoint_status=status)
+    outcome.update(deploy_lambda=module, pipeline_definition=definition)
     if status != "InService":
         raise StepFailed(
             f"{answer['endpoint_name']} is {status} after the deploy Lambda {answer['action']} it"
@@ -40,4 +45,21 @@ def hosting(row, run: Run, label: str, model) -> None:
     sagemaker = run.clients("sagemaker")
     row.detail = check_endpoint_config(
         sagemaker, run.endpoint_name(label), model, label, run.bucket("artifacts")
+    )
+
+
+def scaling(row, run: Run, label: str, model, outcome: dict) -> None:
+    """The deployed pipeline's scale state run through the same deploy Lambda, as once the endpoint is
+    InService, then the scalable target, its policies and the wake alarm read back and compared."""
+    from stacks.constructs.deploy_steps import SCALE_STATE
+
+    states = outcome["pipeline_definition"].get("States", {})
+    if SCALE_STATE not in states:
+        raise StepFailed(f"the deployed pipeline has no state {SCALE_STATE!r}")
+    event = local_endpoint.resolve(states[SCALE_STATE]["Parameters"], {})
+    answer = outcome["deploy_lambda"].handler(event, None)
+    if answer.get("action") != "scale":
+        raise StepFailed(f"the scale action answered {answer}")
+    row.detail = f"{answer['scaling']}: " + check_scaling(
+        run.clients, run.endpoint_name(label), model.hosting
     )

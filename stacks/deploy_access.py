@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 
+from lambdas.shared import scaling_requests as scaling
 from sources import source_of
 from sources.base import Grant
 from stacks import names
 from stacks.constructs.hosting_settings import uses_kms_storage
 from stacks.router_access import LONGEST, MANAGED_POLICIES_PER_ROLE, MANAGED_POLICY_CHARACTERS, pack_policies
 
-# What lambdas/shared/endpoints.py calls (tags on create need AddTags).
+# What lambdas/shared/endpoints.py calls (tags on create need AddTags), and what registering a variant
+# with Application Auto Scaling needs of its caller on the endpoint (Describe*, UpdateEndpointWeights...:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-prerequisites.html).
 DEPLOY_ACTIONS = tuple(
     f"sagemaker:{action}"
     for action in (
@@ -31,8 +34,36 @@ DEPLOY_ACTIONS = tuple(
         "DescribeEndpoint",
         "DeleteEndpoint",
         "AddTags",
+        "UpdateEndpointWeightsAndCapacities",
     )
 )
+# lambdas/shared/scaling.py: an async endpoint's wake-from-zero alarm, put and removed by its name.
+ALARM_ACTIONS = ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
+# Application Auto Scaling's writes take only a scalable-target ARN whose id the service assigns at
+# registration, so no grant can name it: they are granted on * for SageMaker variants only (the
+# service-namespace and scalable-dimension condition keys). Its reads take no resource at all.
+SCALING_WRITES = tuple(
+    f"application-autoscaling:{action}"
+    for action in (
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "DeleteScalingPolicy",
+        "DeregisterScalableTarget",
+    )
+)
+SCALING_READS = (
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+)
+SCALING_WRITE_CONDITION = {
+    "StringEquals": {
+        "application-autoscaling:service-namespace": scaling.SERVICE_NAMESPACE,
+        "application-autoscaling:scalable-dimension": scaling.SCALABLE_DIMENSION,
+    }
+}
+# The first SageMaker target of an account makes Application Auto Scaling create its service-linked role.
+SERVICE_LINKED_ROLE = ("iam:CreateServiceLinkedRole",)
+SERVICE_LINKED_ROLE_CONDITION = {"StringEquals": {"iam:AWSServiceName": scaling.SERVICE_LINKED_ROLE_SERVICE}}
 PASS_ROLE = ("iam:PassRole",)
 # The models' roles go to SageMaker and to no other service (ExecutionRole.pass_to_sagemaker's condition).
 PASS_ROLE_CONDITION = {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
@@ -56,19 +87,38 @@ def uses_key_grants(models: dict) -> bool:
 
 def deploy_grants(environment: str, labels, *, partition: str, account: str, region: str) -> list[Grant]:
     """One row per (actions, resource): each model's endpoint, its versioned models and endpoint configs
-    (``<endpoint>-<hash>``, lower-cased as SageMaker's ARNs are), and the role its endpoint runs as."""
+    (``<endpoint>-<hash>``, lower-cased as SageMaker's ARNs are), the role its endpoint runs as, and its
+    wake-from-zero alarm."""
     sagemaker = f"arn:{partition}:sagemaker:{region}:{account}"
     roles = f"arn:{partition}:iam::{account}:role"
+    alarms = f"arn:{partition}:cloudwatch:{region}:{account}:alarm"
     rows = []
     for label in labels:
-        name = names.endpoint_name(environment, label).lower()
+        endpoint = names.endpoint_name(environment, label)
+        name = endpoint.lower()
         rows += [
             Grant(DEPLOY_ACTIONS, f"{sagemaker}:endpoint/{name}"),
             Grant(DEPLOY_ACTIONS, f"{sagemaker}:model/{name}-*"),
             Grant(DEPLOY_ACTIONS, f"{sagemaker}:endpoint-config/{name}-*"),
             Grant(PASS_ROLE, f"{roles}/{names.model_role_name(environment, label)}"),
+            Grant(ALARM_ACTIONS, f"{alarms}:{scaling.wake_alarm_name(endpoint)}"),
         ]
     return rows
+
+
+def scaling_statements(
+    *, partition: str, account: str
+) -> list[tuple[tuple[str, ...], list[str], dict | None]]:
+    """(actions, resources, condition): the environment-wide grants autoscaling needs, one statement each."""
+    linked_role = (
+        f"arn:{partition}:iam::{account}:role/aws-service-role/{scaling.SERVICE_LINKED_ROLE_SERVICE}/"
+        f"{scaling.SERVICE_LINKED_ROLE_NAME}"
+    )
+    return [
+        (SCALING_WRITES, ["*"], SCALING_WRITE_CONDITION),
+        (SCALING_READS, ["*"], None),
+        (SERVICE_LINKED_ROLE, [linked_role], SERVICE_LINKED_ROLE_CONDITION),
+    ]
 
 
 def deploy_policies(

@@ -13,10 +13,16 @@ from stacks.deploy_access import (
     PASS_ROLE_CONDITION,
     deploy_grants,
     deploy_policies,
+    scaling_statements,
     uses_key_grants,
 )
 from stacks.nag import accept_checkov, acknowledge, nag_text
 
+SCALING_REASON = (
+    "Application Auto Scaling's writes take only a scalable-target ARN whose id the service assigns, and "
+    "its Describe calls no resource at all; the writes are limited to SageMaker variants by the "
+    "service-namespace and scalable-dimension condition keys."
+)
 WILDCARD_REASON = (
     "Models and endpoint configs are versioned by a content hash appended to their endpoint's name at "
     "deploy time; each grant covers one configured pipeline model's versions only."
@@ -30,9 +36,10 @@ class DeployStack(cdk.Stack):
     creates the function (and its grants for a new model) before any pipeline can call it: a hub
     model's pipeline starts as soon as its stack is deployed. The role may create and update exactly
     the endpoints, endpoint configs and models named for ``models`` (stacks/deploy_access.py), pass
-    exactly their roles (named ``names.model_role_name``) to SageMaker, and, when an endpoint has
-    encrypted volumes, let SageMaker create grants on the data ``key``. The grants sit in managed
-    policies, split to fit IAM's size.
+    exactly their roles (named ``names.model_role_name``) to SageMaker, put and delete their
+    wake-from-zero alarms, register SageMaker variants with Application Auto Scaling, and, when an
+    endpoint has encrypted volumes, let SageMaker create grants on the data ``key``. The per-model grants
+    sit in managed policies, split to fit IAM's size.
 
     Exposes ``function`` (the Lambda), ``role``, ``environment_name``, ``endpoint_names`` (model
     name -> the endpoint it may deploy) and ``function_arn_import``: the function's ARN as the pipeline
@@ -70,6 +77,7 @@ class DeployStack(cdk.Stack):
         self.function, self.role = deploy.function, deploy.role
         self.function_arn_import = self.export_value(self.function.function_arn)
         self._grant(list(models))
+        self._grant_scaling()
         if uses_key_grants(models):
             # SageMaker creates grants on the key, as the caller, for the endpoint's storage volumes.
             self.role.add_to_principal_policy(sagemaker_key_grants(key))
@@ -101,6 +109,21 @@ class DeployStack(cdk.Stack):
             )
             for resource in (r for resources in document.values() for r in resources if r.endswith("*")):
                 acknowledge(policy, f"IAM5[Resource::{texts[resource]}]", WILDCARD_REASON)
+
+    def _grant_scaling(self) -> None:
+        """Autoscaling of the endpoints once InService (lambdas/shared/scaling.py): an inline policy of
+        its own, a fixed size whatever the number of models, holding nothing else."""
+        statements = scaling_statements(partition=self.partition, account=self.account)
+        policy = iam.Policy(
+            self,
+            "DeployScaling",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=list(actions), resources=resources, conditions=condition)
+                for actions, resources, condition in statements
+            ],
+        )
+        acknowledge(policy, "IAM5[Resource::*]", SCALING_REASON)
 
     @staticmethod
     def _statement(actions: tuple[str, ...], resources: list[str]) -> iam.PolicyStatement:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from shared import scaling_requests
+
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 ROLE_ARN_PATTERN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+")
 S3_URL_PATTERN = re.compile(r"s3://[^/]+/.+")
@@ -51,6 +53,7 @@ class DeployRequest:
     vpc_config: dict[str, Any] | None = None
     enable_network_isolation: bool = False
     tags: dict[str, str] | None = None
+    scaling: dict[str, Any] | None = None  # shared/scaling_requests.py: applied by the scale action
 
     @property
     def serverless(self) -> bool:
@@ -65,21 +68,43 @@ DEPLOY_FIELDS = frozenset({field.name for field in fields(DeployRequest)} | SHOR
 # ---- parsing the event ---------------------------------------------------------------
 
 
+ACTIONS = ("deploy", "status", "scale")
+SCALE_FIELDS = frozenset({"action", "endpoint_name", "scaling"})
+
+
 def parse_action(event: Any) -> str:
-    """'deploy' (the default) or 'status'; also rejects unknown fields (typos)."""
+    """'deploy' (the default), 'status' or 'scale'; also rejects unknown fields (typos)."""
     if not isinstance(event, dict):
         raise InvalidDeployRequest(f"event: expected a JSON object, got {type(event).__name__}")
     unknown = sorted(set(event) - DEPLOY_FIELDS)
     if unknown:
         raise InvalidDeployRequest(f"{', '.join(unknown)}: unknown field; allowed: {sorted(DEPLOY_FIELDS)}")
     action = event.get("action") or "deploy"
-    if action not in ("deploy", "status"):
-        raise InvalidDeployRequest(f"action: expected 'deploy' or 'status', got {action!r}")
+    if action not in ACTIONS:
+        raise InvalidDeployRequest(f"action: expected one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
     return action
 
 
 def parse_endpoint_name(event: dict) -> str:
     return _text(event, "endpoint_name", NAME_PATTERN, "a SageMaker endpoint name (letters, digits, -)")
+
+
+def parse_scaling(event: dict) -> dict[str, Any] | None:
+    """The event's ``scaling`` (null: none), checked as shared/scaling_requests.py describes it."""
+    problems = scaling_requests.problems(event.get("scaling"))
+    if problems:
+        raise InvalidDeployRequest("; ".join(problems))
+    return event.get("scaling")
+
+
+def parse_scale_request(event: dict) -> tuple[str, dict[str, Any] | None]:
+    """The scale action's (endpoint name, scaling); it takes nothing else. A missing or null scaling
+    means none (Step Functions drops a null the state machine's definition holds)."""
+    extra = sorted(set(event) - SCALE_FIELDS)
+    if extra:
+        allowed = sorted(SCALE_FIELDS)
+        raise InvalidDeployRequest(f"{', '.join(extra)}: not with action 'scale' (it takes {allowed})")
+    return parse_endpoint_name(event), parse_scaling(event)
 
 
 def parse_deploy_request(event: dict) -> DeployRequest:
@@ -95,8 +120,10 @@ def parse_deploy_request(event: dict) -> DeployRequest:
         vpc_config=_optional(event, "vpc_config", dict),
         enable_network_isolation=_optional(event, "enable_network_isolation", bool) or False,
         tags=_text_map(event.get("tags"), "tags"),
+        scaling=parse_scaling(event),
     )
     _check_serverless_limits(request)
+    _check_scaling_kind(request)
     return request
 
 
@@ -194,10 +221,18 @@ def _check_serverless_limits(request: DeployRequest) -> None:
             request.data_capture_config,
             "serverless endpoints do not support data capture",
         ),
+        "scaling": (request.scaling, "mlkit scales instance variants only"),
     }
     for field, (given, reason) in unsupported.items():
         if given:
             raise InvalidDeployRequest(f"{field}: not with variant.ServerlessConfig: {reason}")
+
+
+def _check_scaling_kind(request: DeployRequest) -> None:
+    """Backlog scaling is for async endpoints, invocation scaling for real-time ones."""
+    if request.scaling and (request.scaling["kind"] == "async") != bool(request.async_config):
+        kind = "async" if request.async_config else "realtime"
+        raise InvalidDeployRequest(f"scaling.kind: {request.scaling['kind']!r} on a {kind} endpoint")
 
 
 def _shown(value: Any) -> str:

@@ -23,10 +23,11 @@ import re
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from botocore.validate import ParamValidator
 
+from shared import scaling
 from shared.aws import client
+from shared.deploy_calls import call
 from shared.deploy_request import (  # noqa: F401  (deploy.py and the tests use them from here)
     DeployError,
     DeployRequest,
@@ -37,18 +38,16 @@ from shared.deploy_request import (  # noqa: F401  (deploy.py and the tests use 
     parse_action,
     parse_deploy_request,
     parse_endpoint_name,
+    parse_scale_request,
 )
+from shared.scaling_requests import VARIANT_NAME
 
 logger = Logger(child=True)
 
-VARIANT_NAME = "AllTraffic"
 NAME_MAX_LENGTH = 63  # SageMaker's limit for endpoint, config and model names
 HASH_LENGTH = 10  # 40 bits: collisions between versions of one endpoint are negligible
 # SageMaker refuses changes while these last; the state machine retries later.
 BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
-RETRYABLE_CODES = frozenset(
-    {"ThrottlingException", "Throttling", "ServiceUnavailable", "InternalFailure", "InternalServerError"}
-)
 # SageMaker's answers when another deployment is working on the same endpoint.
 BUSY_MESSAGE = re.compile(r"in-progress|already existing endpoint", re.IGNORECASE)
 
@@ -148,6 +147,8 @@ def deploy(request: DeployRequest) -> dict[str, Any]:
     _check_endpoint_can_change(request.endpoint_name, endpoint)
     _create_once("model", model)
     _create_once("endpoint config", config)
+    if endpoint is not None and endpoint["EndpointConfigName"] != config["EndpointConfigName"]:
+        _release_scaling_if_resized(endpoint, request)
     action = _point_endpoint_at(endpoint, update, _tags(request))
 
     status = endpoint["EndpointStatus"] if action == "unchanged" else _current_status(request.endpoint_name)
@@ -183,6 +184,15 @@ def _check_endpoint_can_change(endpoint_name: str, endpoint: dict[str, Any] | No
         logger.warning("deleting failed endpoint", failure_reason=endpoint.get("FailureReason"))
         _call("delete_endpoint", EndpointName=endpoint_name)
         raise EndpointBusy(f"{endpoint_name} was Failed and is being deleted; a retry recreates it")
+
+
+def _release_scaling_if_resized(endpoint: dict[str, Any], request: DeployRequest) -> None:
+    """SageMaker refuses to change the instance type of a variant registered for autoscaling (a new
+    model alone is allowed): deregister it first; the scale action registers it again (shared/scaling.py)."""
+    current = _call("describe_endpoint_config", EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = next((v for v in current["ProductionVariants"] if v["VariantName"] == VARIANT_NAME), {})
+    if variant.get("InstanceType") != request.variant.get("InstanceType"):
+        scaling.release(request.endpoint_name)
 
 
 def _create_once(kind: str, params: dict[str, Any]) -> None:
@@ -233,16 +243,4 @@ def _describe(operation: str, **params: Any) -> dict[str, Any] | None:
 
 
 def _call(operation: str, **params: Any) -> dict[str, Any]:
-    """One SageMaker call (botocore retries it), its failure mapped to a named error."""
-    try:
-        return getattr(client("sagemaker"), operation)(**params)
-    except ParamValidationError as err:
-        raise InvalidDeployRequest(f"{operation}: {err}") from err
-    except ClientError as err:
-        error = err.response.get("Error", {})
-        code, message = error.get("Code", "Unknown"), error.get("Message", "")
-        status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        retryable = code in RETRYABLE_CODES or status >= 500
-        raise (SageMakerUnavailable if retryable else SageMakerError)(operation, code, message) from err
-    except BotoCoreError as err:  # connection failures and timeouts
-        raise SageMakerUnavailable(operation, type(err).__name__, str(err)) from err
+    return call("sagemaker", operation, **params)

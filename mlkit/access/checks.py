@@ -18,10 +18,12 @@ MODELLED_KEYS = {
     "sagemaker": {"sagemaker:taggingaction", "sagemaker:volumekmskey", "sagemaker:networkisolation"}
     | {"sagemaker:vpcsubnets", "sagemaker:vpcsecuritygroupids", "sagemaker:targetmodel"},
     "kms": {"kms:viaservice", "kms:calleraccount", "kms:grantisforawsresource", "kms:encryptioncontext"},
-    "iam": {"iam:passedtoservice"},
+    "iam": {"iam:passedtoservice", "iam:awsservicename"},
     "bedrock": {"bedrock:inferenceprofilearn"},
     "lambda": set(),
     "cloudwatch": {"cloudwatch:namespace"},
+    "application-autoscaling": {"application-autoscaling:service-namespace"}
+    | {"application-autoscaling:scalable-dimension"},
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mlkit.access import autoscaling
 from mlkit.access import s3_requests as s3
 from mlkit.access.checks import SAGEMAKER_PRINCIPAL, Check, Lookups, Row, arn, key_arn, via
 from sources.bedrock import PROFILE_GEOGRAPHIES, profile_geography
@@ -160,6 +161,18 @@ def model_package(params: dict, env: Lookups) -> list[Check]:
     return [create, *add_tags(resource, params.get("Tags"), "CreateModelPackage")]
 
 
+def describe_model_package(params: dict, env: Lookups) -> list[Check]:
+    """DescribeModelPackage on the version it names: its ARN, or <group>/<version>."""
+    name = params["ModelPackageName"]
+    resource = name if name.startswith("arn:") else sagemaker_arn(env, "model-package", name)
+    return [Check("sagemaker:DescribeModelPackage", resource)]
+
+
+def list_model_packages(params: dict, env: Lookups) -> list[Check]:
+    # The reference documents no ARN this call is authorized against (it names a group): "*".
+    return [Check("sagemaker:ListModelPackages", "*")]
+
+
 # ---- Bedrock, Lambda, CloudWatch, Glue, EventBridge ------------------------------------------
 
 
@@ -222,6 +235,7 @@ def put_events(params: dict, env: Lookups) -> list[Check]:
 # (botocore service name, operation name) -> its checks.
 OPERATIONS: dict[tuple[str, str], Row] = {
     **s3.ROWS,
+    **autoscaling.ROWS,
     ("sagemaker-runtime", "InvokeEndpoint"): invoke_endpoint("sagemaker:InvokeEndpoint"),
     ("sagemaker-runtime", "InvokeEndpointAsync"): invoke_endpoint("sagemaker:InvokeEndpointAsync"),
     ("sagemaker", "DescribeEndpoint"): sagemaker_named(
@@ -252,6 +266,8 @@ OPERATIONS: dict[tuple[str, str], Row] = {
         "sagemaker:DescribeTrainingJob", "training-job", "TrainingJobName"
     ),
     ("sagemaker", "CreateModelPackage"): model_package,
+    ("sagemaker", "DescribeModelPackage"): describe_model_package,
+    ("sagemaker", "ListModelPackages"): list_model_packages,
     ("glue", "StartJobRun"): glue_job("glue:StartJobRun"),
     ("events", "PutEvents"): put_events,
     ("bedrock-runtime", "Converse"): bedrock_converse,

@@ -17,7 +17,7 @@ from mlkit import deployed_roles
 from mlkit.checks import stack_outputs
 from mlkit.emulator import ROOT
 from mlkit.local_context import Run
-from mlkit.pipeline_rows import deploy, hosting
+from mlkit.pipeline_rows import SCALING_ROW, deploy, hosting, scaling
 from mlkit.report import NotEmulated, Report, StepFailed
 from mlkit.route_checks import RECORDED, queued_detail
 from mlkit.route_proof import prove_inline
@@ -64,6 +64,7 @@ def run_hub_model(report: Report, run: Run, label: str, model, source) -> dict:
     report.attempt(
         label, "endpoint config matches hosting", blocked, lambda row: hosting(row, run, label, model)
     )
+    report.attempt(label, SCALING_ROW, blocked, lambda row: scaling(row, run, label, model, outcome))
     report.attempt(
         label, "served with network isolation", blocked, lambda row: isolated(row, run, label, outcome)
     )

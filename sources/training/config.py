@@ -12,6 +12,8 @@ from stacks.config.hosting import INSTANCE_TYPE
 COLUMN_TYPES = Literal["int", "double", "string", "boolean"]
 # XGBoost metrics where lower is better; every other metric gates with >=.
 LOWER_IS_BETTER = {"rmse", "rmsle", "mae", "mape", "logloss", "mlogloss", "error", "merror", "mphe"}
+# Metrics that lie between 0 and 1: a min_improvement of 1 or more could never be met.
+UNIT_INTERVAL = {"auc", "aucpr", "accuracy", "f1", "precision", "recall", "error", "merror", "map", "ndcg"}
 DEFAULT_HYPERPARAMETERS = {
     "objective": "binary:logistic",
     "num_round": "100",
@@ -104,6 +106,12 @@ class TrainingModel(DatasetSource):
     max_runtime: int = Field(default=3600, ge=60, le=432000, description="Seconds. Default 3600.")
     metric: str = Field(default="validation:auc", pattern=r"^(train|validation):[a-z0-9@_-]+$")
     threshold: float = Field(default=0.75, description="The gate: metric must reach it. Default 0.75.")
+    min_improvement: float = Field(
+        default=0.0,
+        allow_inf_nan=False,
+        description="How much the candidate's metric must beat the champion's (the model in service) by, "
+        "in the metric's units. Default 0: any improvement; a tie keeps the champion.",
+    )
     validation_fraction: float = Field(default=0.2, gt=0, lt=1, description="Default 0.2.")
 
     @property
@@ -179,6 +187,23 @@ class TrainingModel(DatasetSource):
         if self.algorithm == "huggingface" and "content_types" not in self.model_fields_set:
             return ["application/json"] if self.task == "text-classification" else ["image/jpeg", "image/png"]
         return self.content_types
+
+    @model_validator(mode="after")
+    def _improvement_can_be_met(self) -> "TrainingModel":
+        metric_name = self.metric.split(":", 1)[1]
+        if self.min_improvement < 0:
+            raise invalid(
+                "min_improvement",
+                f"min_improvement {self.min_improvement} would let a candidate worse than the champion "
+                "replace it: use 0 (any improvement, the default) or more, e.g. 0.005",
+            )
+        if metric_name in UNIT_INTERVAL and self.min_improvement >= 1:
+            raise invalid(
+                "min_improvement",
+                f"min_improvement {self.min_improvement} can never be met: {self.metric} lies between 0 "
+                "and 1, so no candidate could replace the champion; use a small margin such as 0.005",
+            )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainingModel":

@@ -3,9 +3,11 @@
 Per model, after its dataset is prepared (mlkit/dataset_rows.py): train with XGBoost as the built-in
 container would, package model.tar.gz into the artifacts bucket, apply the evaluation gate, deploy
 through the real deploy Lambda with the event the deployed pipeline builds (mlkit/pipeline_rows.py),
+compare with the champion in the emulated registry and register (local_champion.py),
 check the endpoint's config against the model's hosting, and prove that the router sends rows to this
-model's endpoint (mlkit/route_proof.py), whose answer is this model's own predictions. Script-mode
-models take their own rows (local_script.py).
+model's endpoint (mlkit/route_proof.py), whose answer is this model's own predictions. Then a
+challenger that loses to it is kept out, and the champion still serves. Script-mode models take their
+own rows (local_script.py).
 """
 
 import json
@@ -16,7 +18,7 @@ import numpy as np
 from mlkit import deployed_roles, local_training
 from mlkit.dataset_rows import prepare_dataset_once
 from mlkit.local_context import Run
-from mlkit.pipeline_rows import deploy, hosting
+from mlkit.pipeline_rows import SCALING_ROW, deploy, hosting, scaling
 from mlkit.report import Report, StepFailed
 from mlkit.route_checks import RECORDED, queued_detail
 from mlkit.route_proof import as_bytes, prove_inline, sample_request
@@ -39,11 +41,14 @@ def run_training_model(report: Report, run: Run, label: str, model, blocked: str
     trained, blocked = report.attempt(
         label, "train (local XGBoost)", blocked, lambda row: train(row, run, label, model, outcome)
     )
-    _, blocked = report.attempt(label, "evaluation gate", blocked, lambda row: gate(row, model, trained))
+    _, blocked = report.attempt(
+        label, "evaluation gate", blocked, lambda row: gate(row, run, label, model, outcome)
+    )
     _, blocked = report.attempt(label, "deploy Lambda", blocked, lambda row: deploy(row, run, label, outcome))
     report.attempt(
         label, "endpoint config matches hosting", blocked, lambda row: hosting(row, run, label, model)
     )
+    report.attempt(label, SCALING_ROW, blocked, lambda row: scaling(row, run, label, model, outcome))
     route_blocked = blocked or run.router_blocked
     if model.hosting.type == "async":
         report.attempt(
@@ -59,7 +64,20 @@ def run_training_model(report: Report, run: Run, label: str, model, blocked: str
             route_blocked,
             lambda row: route_predictions(row, run, label, model, trained, outcome),
         )
+    challenger_rows(report, run, label, model, outcome, blocked)
     return outcome
+
+
+def challenger_rows(report: Report, run: Run, label: str, model, outcome: dict, blocked: str | None) -> None:
+    """A second training that loses to the first: kept out with the reason, the champion still serving."""
+    from sources.training.local_champion import CHALLENGER_STEP, challenge, still_serving
+
+    _, blocked = report.attempt(
+        label, CHALLENGER_STEP, blocked, lambda row: challenge(row, run, label, model, outcome)
+    )
+    report.attempt(
+        label, "champion still serving", blocked, lambda row: still_serving(row, run, label, outcome)
+    )
 
 
 def training_s3(run: Run, label: str):
@@ -81,6 +99,7 @@ def train(row, run: Run, label: str, model, outcome: dict) -> local_training.Tra
     s3.put_object(Bucket=run.bucket("artifacts"), Key=key, Body=trained.archive)
     outcome.update(
         trained=trained,
+        channels=channels,
         model_data_url=f"s3://{run.bucket('artifacts')}/{key}",
         metric=trained.metrics.get(model.metric),
         baseline=trained.baseline.get(model.metric),
@@ -112,8 +131,19 @@ def gate_verdict(model, metrics: dict[str, float]) -> str:
     )
 
 
-def gate(row, model, trained: local_training.TrainedModel) -> None:
-    row.detail = gate_verdict(model, trained.metrics)
+def gate(row, run: Run, label: str, model, outcome: dict) -> None:
+    """The threshold, then the champion (local_champion.py): registered Approved, or kept out."""
+    from sources.training.local_champion import compare_and_register
+
+    metrics = outcome["trained"].metrics
+    verdict = gate_verdict(model, metrics)
+    decision, arn = compare_and_register(
+        run, label, model, metrics[model.metric], outcome["model_data_url"], f"{label}-local"
+    )
+    if not decision.approved:
+        raise StepFailed(f"{decision.reason}: registered {arn} as Rejected; the model is not deployed")
+    outcome["champion_arn"] = arn
+    row.detail = f"{verdict.removesuffix(': deploy')}; {decision.reason} → {arn} Approved: deploy"
 
 
 def request_rows(model, trained) -> tuple[str | bytes, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mlkit import local_training
 from mlkit.local_context import Run
-from mlkit.pipeline_rows import deploy, hosting
+from mlkit.pipeline_rows import SCALING_ROW, deploy, hosting, scaling
 from mlkit.report import NotEmulated, Report
 from mlkit.route_checks import RECORDED
 from mlkit.route_proof import prove_inline
@@ -55,6 +55,7 @@ def run_script_model(report: Report, run: Run, label: str, model, blocked: str |
     report.attempt(
         label, "endpoint config matches hosting", blocked, lambda row: hosting(row, run, label, model)
     )
+    report.attempt(label, SCALING_ROW, blocked, lambda row: scaling(row, run, label, model, outcome))
     report.attempt(
         label,
         "router sends these rows to this endpoint",

@@ -7,6 +7,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from sources.training import champion
 from sources.training.algorithms import (
     entry_point,
     serving_environment,
@@ -14,6 +15,7 @@ from sources.training.algorithms import (
     source_tarball,
     training_image,
 )
+from sources.training.champion_steps import champion_states, comparison_metadata, states_format
 from sources.training.config import TrainingModel
 from sources.training.training_steps import (
     CSV,
@@ -38,6 +40,13 @@ from stacks.nag import acknowledge_wildcard
 PREPARE_AND_DEPLOY_SECONDS = 7 * 3600
 # The state that names the trained model's containers: the local run reads it from the deployed pipeline.
 CONTAINERS_STATE = "Model containers"
+# "Find champion" (champion_steps.py) is the only call on "*".
+LIST_PACKAGES_REASON = (
+    "sagemaker:ListModelPackages: the Service Authorization Reference lists model-package only as an "
+    "optional resource type of a call that names a group, not a package, and documents no ARN it is "
+    "authorized against (AWS's AmazonSageMakerModelRegistryFullAccess grants it on *). It lists versions' "
+    "names and statuses; reading a package (DescribeModelPackage) stays scoped to this model's group."
+)
 
 
 class TrainingModelStack(PipelineStack):
@@ -45,7 +54,9 @@ class TrainingModelStack(PipelineStack):
 
     States: Prepare data? (the dataset's Glue job, only for ``{"prepare": true}``) → Train model →
     Read metric → Metric reported? → Pick metric → Gate passed? (a failure ends in "Gate failed") →
-    Register model package → Model containers → DeploySteps (deploy, wait for InService) → Trained.
+    the champion/challenger states (champion_steps.py: a candidate that does not beat the model in
+    service is registered Rejected and ends in "Champion kept") → Register model package → Model
+    containers → DeploySteps (deploy, wait for InService) → Trained.
     With ``trigger: on_upload`` a rule starts it when the dataset stack announces a prepared dataset.
 
     Takes PipelineStack's props, with a ``dataset``; what it shares with the other pipelines (buckets,
@@ -76,6 +87,7 @@ class TrainingModelStack(PipelineStack):
             grants=self._training_job_grants(model),
         )
         policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        acknowledge_wildcard(policy, "*", LIST_PACKAGES_REASON)
         if self.tuning_prefix:
             acknowledge_tuning_wildcards(policy, self.tuning_prefix)
         else:
@@ -140,27 +152,62 @@ class TrainingModelStack(PipelineStack):
             train = training_job_state(
                 self, job_prefix=self.prefix, model_label=self.model_label, definition=definition
             )
-        # Approved: it passed the gate; the training job and its metric are its lineage.
-        register = self.pipeline.register_state(
-            description="States.Format('Trained by {}; {} = {}', "
-            f"$.training.TrainingJobName, '{model.metric}', $.gate.value)",
-            specification={
-                "Containers": [container],
-                "SupportedContentTypes": [CSV],
-                "SupportedResponseMIMETypes": [CSV],
-            },
-            metadata={
-                "training_job.$": "$.training.TrainingJobName",
-                "metric": model.metric,
-                "metric_value.$": "States.Format('{}', $.gate.value)",
-            },
-        )
+        channels = self._channels(model, curated_prefixes)
+        validation_data = channels["validation_url"] or channels["train_url"]  # HF holds out its own
+        register, rejected = self._register_states(model, container, validation_data)
         containers = sfn.Pass(
             self, CONTAINERS_STATE, parameters={"containers": [container]}, result_path="$.model"
         )
         register.next(containers).next(self.deploy.chain).next(sfn.Succeed(self, "Trained"))
-        train.next(gate_states(self, model=model, on_pass=register))
+        compare = champion_states(
+            self,
+            model=model,
+            group_name=self.prefix,
+            package_arn=self.pipeline.package_arn,
+            validation_data=validation_data,
+            register=register,
+            register_rejected=rejected,
+        )
+        train.next(gate_states(self, model=model, on_pass=compare))
         return train
+
+    def _register_states(self, model: TrainingModel, container: dict, validation_data: str) -> tuple:
+        """(Approved, Rejected) registrations of the candidate: the training job, its metric, the data
+        it was scored on and the champion it was compared with are its lineage; a Rejected package keeps
+        a candidate kept out on record (an operator may still approve it)."""
+        specification = {
+            "Containers": [container],
+            "SupportedContentTypes": [CSV],
+            "SupportedResponseMIMETypes": [CSV],
+        }
+        metadata = {
+            "training_job.$": "$.training.TrainingJobName",
+            champion.METRIC: model.metric,
+            f"{champion.METRIC_VALUE}.$": "States.Format('{}', $.gate.value)",
+            champion.VALIDATION_DATA: validation_data,
+            champion.MIN_IMPROVEMENT: str(model.min_improvement),
+            **comparison_metadata(),
+        }
+        register = self.pipeline.register_state(
+            description="States.Format('Trained by {}; {} = {}', "
+            f"$.training.TrainingJobName, '{model.metric}', $.gate.value)",
+            specification=specification,
+            metadata=metadata,
+        )
+        rejected = self.pipeline.register_state(
+            description=states_format(
+                f"Kept out by the gate: {champion.kept_out_template(model)}; trained by {{}}",
+                "$.gate.value",
+                f"$.comparison.{champion.CHAMPION_METRIC_VALUE}",
+                "$.training.TrainingJobName",
+            ),
+            specification=specification,
+            metadata=metadata,
+            approval="Rejected",
+            state_name="Register rejected package",
+            result_path="$.rejected",
+        )
+        return register, rejected
 
     def _channels(self, model: TrainingModel, curated_prefixes: dict[str, str]) -> dict[str, str | None]:
         """Tabular algorithms read the encoded train and validation CSVs; a Hugging Face model the

@@ -145,18 +145,6 @@ class DatasetSource(StrictModel):
     def resolved_content_types(self) -> list[str]:
         return self.content_types
 
-    @model_validator(mode="after")
-    def _hosting_a_pipeline_can_give(self) -> "DatasetSource":
-        # The pipeline's deploy Lambda creates these endpoints at run time, after CloudFormation has run,
-        # so there is no variant yet for an autoscaling target to register (docs/sources/training.md).
-        if getattr(self.hosting, "autoscaling", None) is not None:
-            raise invalid(
-                "hosting.autoscaling",
-                "endpoints that a training or Autopilot pipeline creates are not autoscaled yet: "
-                "remove autoscaling and size initial_count instead",
-            )
-        return self
-
 
 class DatasetDefinition(NamedTuple):
     """What a dataset is, for its one Glue job: every model on the dataset agrees on it."""

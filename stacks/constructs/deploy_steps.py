@@ -23,6 +23,7 @@ from stacks.constructs.hosting_settings import (
     async_inference_config,
     deployment_config,
     production_variant,
+    scaling_settings,
     uses_kms_storage,
 )
 from stacks.constructs.model_endpoint import AsyncResults
@@ -32,6 +33,8 @@ from stacks.nag import acknowledge_wildcard
 RETRYABLE_DEPLOY_ERRORS = ["EndpointBusy", "SageMakerUnavailable"]
 # The state that calls the deploy Lambda: the local run reads its event from the deployed pipeline.
 DEPLOY_STATE = "Deploy endpoint"
+# The state that applies the endpoint's autoscaling once it is InService (the deploy Lambda's scale action).
+SCALE_STATE = "Apply scaling"
 # Endpoint creation (instances, image pull) takes up to ~30 min beyond the update's own bound.
 CREATION_MARGIN_SECONDS = 1800
 
@@ -45,11 +48,12 @@ class DeploySteps(Construct):
     States (``chain`` starts at "Deploy endpoint" and ends at "Endpoint in service", a Pass that
     callers continue from, e.g. ``.next(sfn.Succeed(...))``):
       Deploy endpoint (the shared deploy Lambda; answer at ``$.deploy``; retries EndpointBusy and
-      SageMakerUnavailable) → Already in service? (unchanged and InService: done) → Start polling
-      (``$.deploy_wait.polls`` = 0) → Wait → Describe endpoint (``$.endpoint``) → Endpoint status?:
-      InService on the new config → Endpoint in service; InService on another config → Fail
+      SageMakerUnavailable) → Already in service? (unchanged and InService: Apply scaling) → Start
+      polling (``$.deploy_wait.polls`` = 0) → Wait → Describe endpoint (``$.endpoint``) → Endpoint
+      status?: InService on the new config → Apply scaling; InService on another config → Fail
       (rolled back); Failed → Fail with SageMaker's FailureReason; ``max_polls`` reached → Fail;
-      otherwise Count poll → Wait.
+      otherwise Count poll → Wait. Apply scaling (the deploy Lambda's scale action with the hosting's
+      autoscaling, re-applied after every deployment; answer at ``$.scaling``) → Endpoint in service.
 
     Props:
       endpoint_name: the endpoint's stable name, ``mlkit-<env>-<model>``.
@@ -155,6 +159,7 @@ class DeploySteps(Construct):
             "variant": variant,
             "deployment_config": deployment_config(self.hosting, self.alarms.alarm_names),
             "tags": names.model_tags(model_label),
+            "scaling": scaling_settings(self.hosting),
         }
         if uses_kms_storage(self.hosting):
             event["kms_key_arn"] = key.key_arn
@@ -194,7 +199,8 @@ class DeploySteps(Construct):
             backoff_rate=1.5,
             max_attempts=10,
         )
-        in_service = sfn.Pass(self, "Endpoint in service")
+        done = sfn.Pass(self, "Endpoint in service")
+        in_service = self._scale(event).next(done)
         wait = sfn.Wait(
             self, "Wait for endpoint", time=sfn.WaitTime.duration(cdk.Duration.seconds(poll_seconds))
         )
@@ -216,7 +222,27 @@ class DeploySteps(Construct):
         )
         choice = sfn.Choice(self, "Already in service?").when(already, in_service).otherwise(start_polling)
         deploy.next(choice)
-        return sfn.Chain.custom(deploy, [in_service], in_service)
+        return sfn.Chain.custom(deploy, [done], done)
+
+    def _scale(self, event: dict) -> tasks.LambdaInvoke:
+        """The endpoint's autoscaling, applied (or removed) once it is InService, on every run."""
+        scale = tasks.LambdaInvoke(
+            self,
+            SCALE_STATE,
+            lambda_function=self.function,
+            payload=sfn.TaskInput.from_object(
+                {"action": "scale", "endpoint_name": event["endpoint_name"], "scaling": event["scaling"]}
+            ),
+            payload_response_only=True,
+            result_path="$.scaling",
+        )
+        scale.add_retry(
+            errors=RETRYABLE_DEPLOY_ERRORS,
+            interval=cdk.Duration.seconds(30),
+            backoff_rate=1.5,
+            max_attempts=6,
+        )
+        return scale
 
     def _describe(self) -> tasks.CallAwsService:
         stack = cdk.Stack.of(self)

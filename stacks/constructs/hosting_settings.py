@@ -6,9 +6,15 @@ deploy Lambda's event (endpoints the training and Autopilot pipelines create at 
 
 from typing import Any
 
+from lambdas.shared import scaling_requests
 from stacks.config.hosting import AsyncHosting, DataCapture, RealtimeHosting, ServerlessHosting
 
-VARIANT_NAME = "AllTraffic"
+VARIANT_NAME = scaling_requests.VARIANT_NAME
+# Async scaling: slow to remove the last instances (a backlog comes in bursts), quick to add; after a
+# wake from zero, wait for the instance before adding another.
+ASYNC_SCALE_IN_COOLDOWN = 600
+ASYNC_SCALE_OUT_COOLDOWN = 60
+WAKE_COOLDOWN = 300
 
 
 def production_variant(hosting, model_name: str | None = None) -> dict[str, Any]:
@@ -88,3 +94,29 @@ def deployment_config(hosting, alarm_names: list[str]) -> dict[str, Any]:
 def uses_kms_storage(hosting) -> bool:
     """SageMaker rejects KmsKeyId on serverless endpoint configs (no attached storage volume)."""
     return not isinstance(hosting, ServerlessHosting)
+
+
+def scaling_settings(hosting) -> dict[str, Any] | None:
+    """The deploy event's ``scaling`` (lambdas/shared/scaling_requests.py), from the settings that
+    endpoint_scaling.py gives CloudFormation-made endpoints; None when the hosting does not scale."""
+    if isinstance(hosting, AsyncHosting):
+        return {
+            "kind": "async",
+            "min_capacity": 0,
+            "max_capacity": hosting.max,
+            "target_value": hosting.target_backlog_per_instance,
+            "scale_in_cooldown": ASYNC_SCALE_IN_COOLDOWN,
+            "scale_out_cooldown": ASYNC_SCALE_OUT_COOLDOWN,
+            "wake_cooldown": WAKE_COOLDOWN,
+        }
+    scaling = getattr(hosting, "autoscaling", None)
+    if scaling is None:
+        return None
+    return {
+        "kind": "realtime",
+        "min_capacity": scaling.min,
+        "max_capacity": scaling.max,
+        "target_value": scaling.target_invocations_per_instance,
+        "scale_in_cooldown": scaling.scale_in_cooldown,
+        "scale_out_cooldown": scaling.scale_out_cooldown,
+    }

@@ -130,14 +130,23 @@ class ModelPipeline(Construct):
         return self.deploy
 
     def register_state(
-        self, *, description: str, specification: dict, metadata: dict | None = None
+        self,
+        *,
+        description: str,
+        specification: dict,
+        metadata: dict | None = None,
+        approval: str = "Approved",
+        state_name: str = "Register model package",
+        result_path: str = "$.package",
     ) -> tasks.CallAwsService:
         """ "Register model package": CreateModelPackage in the group, approved (the pipeline's own steps
         decided), described by ``description`` (a States.Format expression), with the
-        InferenceSpecification ``specification`` and, when given, CustomerMetadataProperties ``metadata``."""
+        InferenceSpecification ``specification`` and, when given, CustomerMetadataProperties ``metadata``.
+        ``approval`` (default Approved), ``state_name`` and ``result_path`` (default $.package) let a
+        pipeline also record a candidate it kept out (Rejected) in a state of its own."""
         parameters = {
             "ModelPackageGroupName": self.prefix,
-            "ModelApprovalStatus": "Approved",
+            "ModelApprovalStatus": approval,
             "ModelPackageDescription.$": description,
             "InferenceSpecification": specification,
         }
@@ -145,13 +154,13 @@ class ModelPipeline(Construct):
             parameters["CustomerMetadataProperties"] = metadata
         return tasks.CallAwsService(
             self,
-            "Register model package",
+            state_name,
             service="sagemaker",
             action="createModelPackage",
             iam_action="sagemaker:CreateModelPackage",
             iam_resources=[self.package_arn],
             parameters=parameters,
-            result_path="$.package",
+            result_path=result_path,
         )
 
     def add_state_machine(

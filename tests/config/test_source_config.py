@@ -82,10 +82,6 @@ CASES = {
         TRAINING + "features: [churned, tenure]",
         "models.m.features: the target 'churned'",
     ),
-    "pipeline-autoscaling": (
-        TRAINING + "hosting: {type: realtime, autoscaling: {min: 1, max: 2}}",
-        "models.m.hosting.autoscaling: endpoints that a training or Autopilot pipeline creates are not",
-    ),
     "unknown-xgboost": (
         TRAINING + "xgboost_version: '0.9-1'",
         "models.m.xgboost_version: '0.9-1' is not known",

@@ -194,8 +194,11 @@ def test_rerun_on_the_same_candidate_changes_nothing(aws, definitions):
         second = run(definitions["churn-automl"], {}, MotoServices(describer))
 
     assert first.outcome == second.outcome == "Succeed"
-    (answer,) = [params for resource, params in second.calls if resource == FUNCTION_ARN]
+    calls = [params for resource, params in second.calls if resource == FUNCTION_ARN]
+    (answer,) = [params for params in calls if params.get("action") != "scale"]
     assert "Already in service?" in second.visited and "Wait for endpoint" not in second.visited
+    # Unchanged, the endpoint's scaling is still re-applied (here: none, for a serverless endpoint).
+    assert calls[-1] == {"action": "scale", "endpoint_name": "mlkit-ap-churn-automl"}
     assert sagemaker.list_models()["Models"] == models
     assert len(answer["containers"]) == 3
 

@@ -20,6 +20,7 @@ import pytest
 
 from mlkit.emulator import Emulator, free_port
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, NotEmulated, Report
+from sources.training.local_champion import CHALLENGER_STEP
 from stacks import names
 from tests.mlkit.access_mutations import kept_run, without_grant
 
@@ -31,6 +32,9 @@ ENV = "showcase"
 ROUTE = "router calls this endpoint with these bytes"
 QUEUE = "router queues these bytes for this endpoint"
 CONFIG_CHECK = "endpoint config matches hosting"
+SCALING_CHECK = "autoscaling matches hosting"
+# An XGBoost model's retrain that must lose to it (sources/training/local_champion.py).
+CHAMPION_ROWS = {CHALLENGER_STEP: OK, "champion still serving": OK}
 # Each model of config/showcase.yaml and the rows its source and hosting type get.
 EXPECTED_ROWS = {
     "sentiment": {CONFIG_CHECK: OK, ROUTE: OK, "model output": NOT_EMULATED},
@@ -40,6 +44,7 @@ EXPECTED_ROWS = {
         "package (packaging job code, local)": OK,
         "deploy Lambda": OK,
         CONFIG_CHECK: OK,
+        SCALING_CHECK: OK,
         "served with network isolation": OK,
         "router sends an image to this endpoint": OK,
         "packaging job on AWS": NOT_EMULATED,
@@ -48,6 +53,7 @@ EXPECTED_ROWS = {
         "package (packaging job code, local)": OK,
         "deploy Lambda": OK,
         CONFIG_CHECK: OK,
+        SCALING_CHECK: OK,
         "served with network isolation": OK,
         "router queues an image for this endpoint": OK,
         "packaging job on AWS": NOT_EMULATED,
@@ -63,20 +69,25 @@ EXPECTED_ROWS = {
         "evaluation gate": OK,
         "deploy Lambda": OK,
         CONFIG_CHECK: OK,
+        SCALING_CHECK: OK,
         "router sends these rows to this endpoint": OK,
+        **CHAMPION_ROWS,
     },
     "churn-batch": {
         "train (local XGBoost)": OK,
         "evaluation gate": OK,
         "deploy Lambda": OK,
         CONFIG_CHECK: OK,
+        SCALING_CHECK: OK,
         "router queues these rows for this endpoint": OK,
+        **CHAMPION_ROWS,
     },
     "churn-sklearn": {
         "tune (local search)": OK,
         "evaluation gate": OK,
         "deploy Lambda": OK,
         CONFIG_CHECK: OK,
+        SCALING_CHECK: OK,
         "router sends these rows to this endpoint": OK,
         "tuning job": NOT_EMULATED,
     },

@@ -3,7 +3,8 @@
 It runs a synthesized definition state by state: Pass, Choice, Wait (no sleeping), Task (answers
 come from a test's ``call(resource, parameters)``, errors from raising TaskFailed), Map, Fail and
 Succeed, with InputPath, Parameters/ItemSelector, ResultSelector, ResultPath, OutputPath, Retry
-and Catch, and the intrinsic functions the definitions use. Anything else raises
+and Catch, and the intrinsic functions the definitions use; a JSONata Choice's conditions in the subset of
+tests/stacks/jsonata_subset.py. Anything else raises
 NotImplementedError, so a state it does not understand can never pass silently.
 
 A ``.sync`` job is one Task to it: ``call`` returns the job's final Describe answer, or raises
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.stacks import jsonata_subset
 from tests.stacks.synth import render_tokens
 
 
@@ -292,10 +294,29 @@ def _run_graph(graph: dict, data: Any, call: Call, context: dict, walk: Walk, ma
     raise AssertionError(f"no end after {max_steps} states")
 
 
+def _jsonata_holds(rule: dict, data: Any) -> bool:
+    """A JSONata Choice rule: its Condition (tests/stacks/jsonata_subset.py) must give a boolean."""
+    extra = set(rule) - {"Condition", "Next"}
+    if extra:
+        raise NotImplementedError(f"JSONata Choice rule fields {sorted(extra)}")
+    try:
+        holds = jsonata_subset.evaluate(rule["Condition"], data)
+    except jsonata_subset.QueryError as err:
+        raise TaskFailed(jsonata_subset.QUERY_ERROR, str(err)) from err
+    if not isinstance(holds, bool):
+        raise TaskFailed(jsonata_subset.QUERY_ERROR, f"the Condition gave {holds!r}, not a boolean")
+    return holds
+
+
 def _choose(state: dict, data: Any, context: dict) -> str:
-    name = next(
-        (rule["Next"] for rule in state["Choices"] if rule_holds(rule, data, context)), state.get("Default")
-    )
+    jsonata = state.get("QueryLanguage", "JSONPath") == "JSONata"
+    if jsonata and set(state) - {"Type", "QueryLanguage", "Choices", "Default", "Comment"}:
+        raise NotImplementedError("a JSONata Choice with Output or Assign")  # its output is its input
+
+    def holds(rule: dict) -> bool:
+        return _jsonata_holds(rule, data) if jsonata else rule_holds(rule, data, context)
+
+    name = next((rule["Next"] for rule in state["Choices"] if holds(rule)), state.get("Default"))
     assert name, "no Choice rule matched and no Default"
     return name
 
@@ -310,6 +331,8 @@ def _handles(rule: dict, err: TaskFailed) -> bool:
 def _step(state: dict, data: Any, call: Call, context: dict, walk: Walk, max_steps: int) -> Any:
     """One Pass, Wait, Task or Map state: its input and output processing around the work."""
     kind = state["Type"]
+    if state.get("QueryLanguage", "JSONPath") != "JSONPath":
+        raise NotImplementedError(f"a {kind} state in {state['QueryLanguage']}: only Choice states are read")
     effective = get_path(data, state["InputPath"], context) if "InputPath" in state else data
     if kind == "Wait":
         result = effective

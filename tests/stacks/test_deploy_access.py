@@ -10,6 +10,7 @@ from sources.base import Grant
 from stacks.config import ConfigError, MlKitConfig, load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.deploy_access import (
+    ALARM_ACTIONS,
     DEPLOY_ACTIONS,
     LONGEST_PARTS,
     PASS_ROLE,
@@ -50,6 +51,9 @@ def test_each_model_gets_its_endpoint_its_versions_and_its_role_and_nothing_else
         Grant(DEPLOY_ACTIONS, f"{sagemaker}:model/mlkit-dev-churn-*"),
         Grant(DEPLOY_ACTIONS, f"{sagemaker}:endpoint-config/mlkit-dev-churn-*"),
         Grant(PASS_ROLE, "arn:aws:iam::111122223333:role/mlkit-dev-churn-model"),
+        Grant(
+            ALARM_ACTIONS, "arn:aws:cloudwatch:eu-west-1:111122223333:alarm:mlkit-dev-churn-wake-from-zero"
+        ),
     ]
 
 
@@ -82,7 +86,7 @@ def test_more_pipeline_models_than_ten_policies_hold_is_one_problem():
 
     assert limit_problems(config(120)) == []
     ((key, message),) = limit_problems(config(200))
-    assert key == "models" and message.startswith("200 pipeline models need 13 IAM managed policies")
+    assert key == "models" and message.startswith("200 pipeline models need 17 IAM managed policies")
     assert limit_problems(SimpleNamespace(environment="catalog", models={})) == []
 
 

@@ -15,7 +15,7 @@ from stacks.config import MlKitConfig, load_config
 from stacks.config.loader import CONFIG_DIR
 from stacks.constructs.deploy_steps import DEPLOY_STATE, DeploySteps
 from stacks.constructs.execution_role import ExecutionRole
-from stacks.deploy_access import PASS_ROLE_CONDITION, deploy_policies, deployed_models
+from stacks.deploy_access import PASS_ROLE_CONDITION, deploy_policies, deployed_models, scaling_statements
 from stacks.deploy_stack import DeployStack
 from stacks.nag import add_nag_checks
 from tests.stacks.synth import CDK_CONTEXT, render_tokens, synthesize
@@ -84,6 +84,39 @@ def test_one_function_whose_managed_policies_are_exactly_the_packed_grants(probe
     assert [normal(s) for s in found] == [normal(s) for s in expected]
     role_id = stack.get_logical_id(stack.role.node.default_child)
     assert all(p["Properties"]["Roles"] == [{"Ref": role_id}] for p in policies)
+
+
+def test_autoscaling_grants_sit_alone_in_one_inline_policy_scoped_to_sagemaker_variants(probes):
+    stack, template = probes["serverless"]
+    policies = template.find_resources("AWS::IAM::Policy")
+    (scaling,) = [p for logical_id, p in policies.items() if logical_id.startswith("DeployScaling")]
+    expected = [
+        {
+            "Effect": "Allow",
+            "Action": list(actions),
+            "Resource": resources[0],
+            **({"Condition": c} if c else {}),
+        }
+        for actions, resources, c in scaling_statements(partition="aws", account=ACCOUNT)
+    ]
+    assert [normal(s) for s in scaling["Properties"]["PolicyDocument"]["Statement"]] == [
+        normal(s) for s in expected
+    ]
+    writes, reads, linked_role = scaling["Properties"]["PolicyDocument"]["Statement"]
+    assert writes["Resource"] == "*" and set(writes["Condition"]["StringEquals"].values()) == {
+        "sagemaker",
+        "sagemaker:variant:DesiredInstanceCount",
+    }
+    assert all(action.startswith("application-autoscaling:Describe") for action in reads["Action"])
+    assert linked_role["Resource"].endswith(
+        ":role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
+    assert linked_role["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+    }
+    role_id = stack.get_logical_id(stack.role.node.default_child)
+    assert scaling["Properties"]["Roles"] == [{"Ref": role_id}]
 
 
 def test_the_key_grant_comes_only_with_an_endpoint_that_has_volumes(probes):

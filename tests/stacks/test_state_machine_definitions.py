@@ -138,6 +138,34 @@ def test_a_transition_to_a_missing_state_goes_red(change, expected):
     )
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda rule: rule.update(Condition="{% $states.input.gate.value > $max([1, 2]) %}"),
+            "Choices[0].Condition: JSONata beyond the walker's subset at '$max([1, 2])'",
+        ),
+        (
+            lambda rule: rule.update(Condition="{% $states.input.gate.value > (1 %}"),
+            "Choices[0].Condition: JSONata beyond the walker's subset: expected )",
+        ),
+    ],
+)
+def test_a_jsonata_condition_the_walker_cannot_read_goes_red(change, expected):
+    machine = mutated(showcase("churn"), lambda d: change(d["States"]["Beats the champion?"]["Choices"][0]))
+    (finding,) = check_machine(machine).findings
+    assert finding == f"state machine mlkit-showcase-churn: state 'Beats the champion?': {expected}"
+
+
+def test_a_jsonata_state_other_than_a_choice_goes_red():
+    machine = mutated(
+        showcase("churn"), lambda d: d["States"]["Read champion"].update(QueryLanguage="JSONata")
+    )
+    findings = check_machine(machine).findings
+    expected = "only JSONata Choice states are checked here, not Pass"
+    assert any("state 'Read champion': QueryLanguage JSONata: " + expected in f for f in findings), findings
+
+
 def test_a_map_state_cannot_go_to_a_state_outside_its_item_processor():
     def change(definition):
         (mapper,) = [s for s in definition["States"].values() if s["Type"] == "Map"]

@@ -57,6 +57,19 @@ CASES = {
         "metric_definitions: {'validation:auc': 'auc=([0-9.]+)'}",
         "models.m.dockerfile: no Dockerfile in jobs/training",
     ),
+    "negative-min-improvement": (
+        TRAINING + "min_improvement: -0.01",
+        "models.m.min_improvement: min_improvement -0.01 would let a candidate worse than the champion "
+        "replace it: use 0 (any improvement, the default) or more",
+    ),
+    "min-improvement-beyond-the-metrics-range": (
+        TRAINING + "min_improvement: 1",
+        "models.m.min_improvement: min_improvement 1.0 can never be met: validation:auc lies between 0 and 1",
+    ),
+    "min-improvement-not-a-number": (
+        TRAINING + "min_improvement: .nan",
+        "models.m.min_improvement: nan is not allowed: Input should be a finite number",
+    ),
 }
 
 
@@ -85,3 +98,16 @@ def test_each_algorithm_defaults_to_an_instance_its_containers_accept(tmp_path, 
     trained = load_config(path).models["m"]
     assert trained.instance_type == instance_type
     assert SOURCES["training"].image_uri(trained, "us-east-1")  # the training image resolves on it
+
+
+def test_min_improvement_defaults_to_zero_and_takes_a_margin_in_the_metrics_units(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text(model(TRAINING))
+    assert load_config(path).models["m"].min_improvement == 0.0
+    path.write_text(
+        model(
+            TRAINING + "metric: validation:logloss\nthreshold: 0.6\nmin_improvement: 2\n"
+            "hyperparameters: {eval_metric: logloss}"
+        )
+    )
+    assert load_config(path).models["m"].min_improvement == 2.0  # logloss is unbounded above

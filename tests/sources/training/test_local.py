@@ -15,14 +15,18 @@ from contextlib import ExitStack
 
 import numpy as np
 import pytest
+import yaml
 
 from mlkit import local_endpoint, local_training
 from mlkit.local_context import Run
 from mlkit.local_run import model_rows
 from mlkit.report import FAILED, NOT_EMULATED, OK, SKIPPED, Report, StepFailed
 from sources.training import local as training_rows
+from sources.training.local_champion import CHALLENGER_STEP, REGISTER_STATE
 from stacks import names
 from stacks.config import MlKitConfig
+from stacks.config.loader import CONFIG_DIR
+from stacks.constructs.deploy_steps import SCALE_STATE
 from tests.mlkit.emulated import ACCOUNT, REGION, load_router, threaded_emulator
 from tests.model_entries import CHURN
 
@@ -38,6 +42,7 @@ def xgb():
     return xgboost
 
 
+DEV_CHURN = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())["models"]["churn"]
 BUCKETS = {kind: names.bucket_name("dev", kind, ACCOUNT, REGION) for kind in ("raw", "curated", "artifacts")}
 CONTAINERS_STATE, DEPLOY_STATE = local_endpoint.state_names()
 ENDPOINT = names.endpoint_name("dev", "churn")
@@ -46,7 +51,9 @@ CONFIG = {
     "environment": "dev",
     "region": REGION,
     "models": {
-        "churn": CHURN,
+        # dev.yaml's hyperparameters: the one-round challenger loses to them on the sample data (the
+        # defaults overfit it: one round beats their 100, and the challenger row fails saying so).
+        "churn": {**CHURN, "hyperparameters": DEV_CHURN["hyperparameters"]},
         "churn-automl": {
             "source": "autopilot",
             "dataset": "churn",
@@ -86,6 +93,38 @@ PIPELINE = {
             "Next": DEPLOY_STATE,
         },
         DEPLOY_STATE: {"Type": "Pass", "Parameters": DEPLOY_PARAMETERS, "End": True},
+        # What the deployed "Apply scaling" state sends for serverless hosting (deploy_steps.py).
+        SCALE_STATE: {
+            "Type": "Pass",
+            "Parameters": {"action": "scale", "endpoint_name": ENDPOINT, "scaling": None},
+            "End": True,
+        },
+        # What local_champion.py reads of "Register model package": the group, the specification and the
+        # metadata the stack writes (test_champion_steps.py walks the real one).
+        REGISTER_STATE: {
+            "Type": "Pass",
+            "Parameters": {
+                "ModelPackageGroupName": ENDPOINT,
+                "ModelApprovalStatus": "Approved",
+                "InferenceSpecification": {
+                    "Containers": [
+                        {"Image": IMAGE, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"}
+                    ],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+                "CustomerMetadataProperties": {
+                    "training_job.$": "$.training.TrainingJobName",
+                    "metric": "validation:auc",
+                    "metric_value.$": "States.Format('{}', $.gate.value)",
+                    "validation_data": f"s3://{BUCKETS['curated']}/churn/xgboost/validation/",
+                    "min_improvement": "0.0",
+                    "champion.$": "$.comparison.champion",
+                    "champion_metric_value.$": "$.comparison.champion_metric_value",
+                },
+            },
+            "End": True,
+        },
     },
 }
 SERVICES = ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"]
@@ -191,7 +230,10 @@ def test_every_step_runs_for_real_and_automl_is_reported_not_emulated(runs):
         ("churn", "evaluation gate", OK),
         ("churn", "deploy Lambda", OK),
         ("churn", "endpoint config matches hosting", OK),
+        ("churn", "autoscaling matches hosting", OK),
         ("churn", "router sends these rows to this endpoint", OK),
+        ("churn", CHALLENGER_STEP, OK),
+        ("churn", "champion still serving", OK),
         ("churn-automl", "curated CSV with header", OK),
         ("churn-automl", "state machine deployed", OK),
         ("churn-automl", "router sends these rows to this endpoint name", OK),
@@ -274,13 +316,33 @@ def test_a_second_run_changes_nothing_and_still_answers_with_real_predictions(ru
     assert second["churn"]["answer"] == second["churn"]["expected"] != "stray,answer"
 
 
+def test_the_first_model_is_registered_and_a_weaker_challenger_is_kept_out(runs, emulator):
+    (report, outcomes), (second, _) = runs
+    sagemaker = emulator.clients("sagemaker")
+    packages = sagemaker.list_model_packages(ModelPackageGroupName=ENDPOINT, SortBy="CreationTime")
+    statuses = [p["ModelApprovalStatus"] for p in packages["ModelPackageSummaryList"]]
+    assert statuses == ["Approved", "Rejected", "Rejected"]  # the champion; each run's challenger
+    champion_arn = outcomes["churn"]["champion_arn"]
+    assert "no champion: the first model" in row(report, "churn", "evaluation gate").detail
+    assert f"already the champion {champion_arn}" in row(second, "churn", "evaluation gate").detail
+    challenger = row(report, "churn", CHALLENGER_STEP).detail
+    assert "does not beat the champion (0." in challenger and "+min_improvement 0.0)" in challenger
+    rejected = sagemaker.describe_model_package(ModelPackageName=outcomes["churn"]["challenger_arn"])
+    properties = rejected["CustomerMetadataProperties"]
+    assert (properties["champion"], properties["metric"]) == (champion_arn, "validation:auc")
+    assert rejected["ModelPackageDescription"].startswith("Kept out by the gate: validation:auc 0.")
+    assert float(properties["metric_value"]) < float(properties["champion_metric_value"])
+    assert champion_arn in row(report, "churn", "champion still serving").detail
+
+
 def test_a_failed_gate_keeps_the_model_from_deploy_and_route(runs, emulator, config, tmp_path):
     strict = config.models["churn"].model_copy(update={"threshold": 0.99})
     report = Report()
     with ExitStack() as exits:  # the curated data of the runs above is in the emulator: train only
         run = new_run(emulator, config, tmp_path, exits, buckets=dict(BUCKETS))
         training_rows.run_training_model(report, run, "churn", strict, None)
-    assert [r.status for r in report.rows] == [OK, FAILED, SKIPPED, SKIPPED, SKIPPED]
+    assert [r.status for r in report.rows] == [OK, FAILED] + [SKIPPED] * (len(report.rows) - 2)
+    assert [r.step for r in report.rows][-2:] == [CHALLENGER_STEP, "champion still serving"]
     assert "is below the threshold 0.99: the model is not deployed" in report.rows[1].detail
     assert report.rows[1].detail.startswith("validation:auc 0.")
     assert {r.detail for r in report.rows[2:]} == {"needs 'evaluation gate', which failed"}
@@ -309,7 +371,10 @@ def test_without_java_spark_steps_are_skipped_with_the_hint_and_the_rest_runs(
         ("churn", "evaluation gate"),
         ("churn", "deploy Lambda"),
         ("churn", "endpoint config matches hosting"),
+        ("churn", "autoscaling matches hosting"),
         ("churn", "router sends these rows to this endpoint"),
+        ("churn", CHALLENGER_STEP),
+        ("churn", "champion still serving"),
         ("churn-automl", "curated CSV with header"),
     ]
     assert all("apt-get install openjdk-17-jre-headless" in r.detail for r in skipped)
