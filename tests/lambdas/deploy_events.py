@@ -11,6 +11,24 @@ ARTIFACTS = "s3://mlkit-dev-artifacts"
 
 SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
 INSTANCE = {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+# The deploy event's scaling settings (lambdas/shared/scaling_requests.py) for each kind of hosting.
+REALTIME_SCALING = {
+    "kind": "realtime",
+    "min_capacity": 1,
+    "max_capacity": 4,
+    "target_value": 70,
+    "scale_in_cooldown": 300,
+    "scale_out_cooldown": 60,
+}
+ASYNC_SCALING = {
+    "kind": "async",
+    "min_capacity": 0,
+    "max_capacity": 2,
+    "target_value": 5,
+    "scale_in_cooldown": 600,
+    "scale_out_cooldown": 60,
+    "wake_cooldown": 300,
+}
 CAPTURE = {
     "EnableCapture": True,
     "InitialSamplingPercentage": 20,

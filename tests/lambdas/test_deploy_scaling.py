@@ -22,23 +22,7 @@ TARGET = {
     "ResourceId": RESOURCE_ID,
     "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
 }
-REALTIME = {
-    "kind": "realtime",
-    "min_capacity": 1,
-    "max_capacity": 4,
-    "target_value": 70,
-    "scale_in_cooldown": 300,
-    "scale_out_cooldown": 60,
-}
-ASYNC = {
-    "kind": "async",
-    "min_capacity": 0,
-    "max_capacity": 2,
-    "target_value": 5,
-    "scale_in_cooldown": 600,
-    "scale_out_cooldown": 60,
-    "wake_cooldown": 300,
-}
+REALTIME, ASYNC = events.REALTIME_SCALING, events.ASYNC_SCALING
 WAKE_ALARM = f"{events.ENDPOINT}-wake-from-zero"
 
 

@@ -7,19 +7,12 @@ import pytest
 
 from lambdas.shared import scaling_requests as contract
 from stacks.deploy_access import PASS_ROLE, PASS_ROLE_CONDITION, deploy_grants, scaling_statements
+from tests.lambdas.deploy_events import ASYNC_SCALING
 from tests.mlkit.test_access_enforcer import clients_as, denied_message, emulation, role  # noqa: F401
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 ENDPOINT = "mlkit-dev-churn"
-SCALING = {
-    "kind": "async",
-    "min_capacity": 0,
-    "max_capacity": 2,
-    "target_value": 5,
-    "scale_in_cooldown": 600,
-    "scale_out_cooldown": 60,
-    "wake_cooldown": 300,
-}
+SCALING = ASYNC_SCALING
 
 
 def deploy_statements(drop: tuple[str, ...] = ()) -> list[dict]:
