@@ -24,6 +24,12 @@ def problems(tmp_path, body: str) -> list[str]:
     return [line.removeprefix(f"{path}: ") for line in lines]
 
 
+def case_problems(tmp_path, case: tuple[str, str]) -> tuple[str, list[str]]:
+    """A (model entry, expected message) case: the message, and the problems loading the entry raises."""
+    body, expected = case
+    return expected, problems(tmp_path, model(body))
+
+
 def model(body: str, name: str = "m") -> str:
     indented = "".join(f"    {line}\n" for line in body.strip().splitlines())
     return f"{BASE}models:\n  {name}:\n{indented}"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.config.test_config import model, problems
+from tests.config.test_config import case_problems
 
 HF = "source: huggingface\nmodel_id: org/name\ntask: text-classification\n"
 LLM = "source: huggingface\nmodel_id: org/llm\ntask: text-generation\n"
@@ -91,6 +91,5 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_invalid_combination_names_its_key(tmp_path, case):
-    body, expected = CASES[case]
-    found = problems(tmp_path, model(body))
+    expected, found = case_problems(tmp_path, CASES[case])
     assert any(line.startswith(expected) for line in found), found

@@ -317,12 +317,17 @@ def test_in_progress_then_completed_registers_and_deploys_the_best_candidate(def
     (package,) = result.called(":createModelPackage")
     assert package["InferenceSpecification"]["Containers"] == expected
     assert package["ModelPackageGroupName"] == "mlkit-ap-churn-automl"
-    (deploy,) = [
+    (deploy,) = deploy_calls(result)
+    assert deploy["containers"] == expected
+
+
+def deploy_calls(result) -> list[dict]:
+    """The walk's calls of the deploy Lambda that deploy (not the "Apply scaling" state's)."""
+    return [
         params
         for resource, params in result.calls
         if "DeployFunction" in resource and params.get("action") != "scale"
     ]
-    assert deploy["containers"] == expected
 
 
 def test_in_progress_then_failed_fails_with_autopilots_reason(definitions):
@@ -390,11 +395,7 @@ def test_default_output_deploys_the_containers_as_autopilot_made_them(definition
     assert not any(name.startswith("Set inference output") for name in all_states(definitions["price"]))
     result = completed_walk(definitions, "price", HPO_REGRESSION)
     assert result.outcome == "Succeed"
-    (deploy,) = [
-        params
-        for resource, params in result.calls
-        if "DeployFunction" in resource and params.get("action") != "scale"
-    ]
+    (deploy,) = deploy_calls(result)
     assert deploy["containers"] == HPO_REGRESSION
 
 

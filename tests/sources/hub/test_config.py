@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.config.test_config import model, problems
+from tests.config.test_config import case_problems, model
 
 PYTORCH = "source: pytorch_hub\nentrypoint: resnet18\ntask: image-classification\n"
 TENSORFLOW = "source: tensorflow_hub\ntask: image-classification\n"
@@ -44,8 +44,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_invalid_hub_model_names_its_key(tmp_path, case):
-    body, expected = CASES[case]
-    found = problems(tmp_path, model(body))
+    expected, found = case_problems(tmp_path, CASES[case])
     assert len(found) == 1, found
     assert expected in found[0]
 

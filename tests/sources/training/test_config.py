@@ -5,7 +5,7 @@ import pytest
 from sources import SOURCES
 from sources.training.config import DEFAULT_INSTANCE_TYPE, GPU_INSTANCE_TYPE
 from stacks.config import load_config
-from tests.config.test_config import model, problems
+from tests.config.test_config import case_problems, model
 
 TRAINING = "source: training\ndataset: churn\ntarget: churned\n"
 
@@ -75,8 +75,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_invalid_training_algorithm_names_its_key(tmp_path, case):
-    body, expected = CASES[case]
-    found = problems(tmp_path, model(body))
+    expected, found = case_problems(tmp_path, CASES[case])
     assert len(found) == 1, found
     assert expected in found[0], found[0]
 
